@@ -1,0 +1,183 @@
+"""Incremental indexing: hash each article, skip the unchanged, rewrite the changed, prune the gone.
+
+An unchanged corpus never loads the model: the bookkeeping comes from chunk metadata and the
+model fingerprint from files, so a re-run costs reading and cleaning the inputs only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.chunk import Chunker, embedding_text
+from index.embed import Embedder
+from index.records import Article, Chunk, Failure
+from index.sources import iter_articles
+from index.store import IndexedArticle, Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+_LINE_SUFFIX = re.compile(r":\d+$")  # "records.jsonl:7" names a line of a file
+
+
+@dataclass
+class IndexReport:
+    """What one run did; `to_json` is the `kabar index --json` output."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0  # chunks written in this run
+    failed: list[Failure] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "chunks": self.chunks,
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+        }
+
+
+def _under(path: str, roots: Sequence[Path]) -> bool:
+    candidate = Path(path)
+    return any(candidate == root or root in candidate.parents for root in roots)
+
+
+class Indexer:
+    """Brings a store in step with a set of input files or folders."""
+
+    def __init__(
+        self, store: Store, embedder: Embedder, chunk_tokens: int = 160, batch_chunks: int = 512
+    ) -> None:
+        if batch_chunks < 1:
+            raise ValueError("batch_chunks must be at least 1")
+        self.store = store
+        self.embedder = embedder
+        self.chunk_tokens = chunk_tokens
+        self.batch_chunks = batch_chunks
+
+    def run(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        prune: bool = False,
+        progress: Progress | None = None,
+    ) -> IndexReport:
+        report = IndexReport()
+        self.store.check_model(self.embedder.name, self.embedder.fingerprint)
+        indexed = self.store.articles()
+        articles: dict[str, Article] = {}
+        for item in iter_articles(paths):
+            if isinstance(item, Failure):
+                report.failed.append(item)
+            elif item.id in articles:
+                log.warning("%s: article id %s already read from %s", item.path, item.id,
+                            articles[item.id].path)
+            else:
+                articles[item.id] = item
+
+        pending: list[tuple[Article, bool]] = []  # (article, is_new)
+        for article in articles.values():
+            known = indexed.get(article.id)
+            if known and known.consistent and known.content_hash == article.content_hash():
+                report.unchanged += 1
+                if known.path != article.path:
+                    self._move(known, article.path)
+            else:
+                pending.append((article, known is None))
+
+        total = len(pending)
+        if progress:
+            progress(0, total)
+        done = 0
+        for batch in self._batches(pending):
+            report.chunks += self._write(batch, indexed)
+            for _, is_new in batch:
+                if is_new:
+                    report.added += 1
+                else:
+                    report.updated += 1
+            done += len(batch)
+            if progress:
+                progress(done, total)
+
+        if prune:
+            report.removed = self._prune(paths, indexed, set(articles), report.failed)
+        return report
+
+    def _batches(
+        self, pending: list[tuple[Article, bool]]
+    ) -> Iterable[list[tuple[Article, bool]]]:
+        """Group articles so one model call embeds several hundred chunks: that is where speed is."""
+        batch: list[tuple[Article, bool]] = []
+        size = 0
+        for item in pending:
+            batch.append(item)
+            size += max(1, len(item[0].paragraphs) // 2)
+            if size >= self.batch_chunks:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    def _write(self, batch: list[tuple[Article, bool]], indexed: dict[str, IndexedArticle]) -> int:
+        chunker = Chunker(
+            lambda texts: self.embedder.count_tokens(texts, "passage"),
+            limit=self.embedder.max_tokens,
+            target=min(self.chunk_tokens, self.embedder.max_tokens),
+        )
+        items: list[tuple[list[Chunk], str, str | None]] = []
+        texts: list[str] = []
+        stale: list[str] = []
+        for article, _ in batch:
+            chunks = chunker.chunk(article)
+            items.append((chunks, article.content_hash(), article.path))
+            texts.extend(embedding_text(c.title, c.text) for c in chunks)
+            known = indexed.get(article.id)
+            if known:
+                stale.extend(known.chunk_ids)
+        vectors = self.embedder.embed_passages(texts) if texts else np.zeros((0, 1), np.float32)
+        collection = self.store.writable(
+            self.embedder.name, self.embedder.fingerprint, int(vectors.shape[1])
+        )
+        self.store.write(collection, items, vectors, stale)
+        return len(texts)
+
+    def _move(self, known: IndexedArticle, path: str | None) -> None:
+        """A file that moved keeps its vectors; only the path its chunks remember changes."""
+        self.store.set_path(known.chunk_ids, path)
+
+    def _prune(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        indexed: dict[str, IndexedArticle],
+        seen: set[str],
+        failed: list[Failure],
+    ) -> int:
+        """Remove articles whose file is gone, or whose file was read and no longer holds them.
+
+        Articles from a file that failed to read this time are kept: a bad line is not a deletion.
+        """
+        roots = [Path(p).resolve() for p in paths]
+        failed_paths = {str(Path(_LINE_SUFFIX.sub("", f.path)).resolve()) for f in failed}
+        doomed: list[IndexedArticle] = []
+        for article_id, known in indexed.items():
+            if article_id in seen or known.path is None:
+                continue
+            gone = not os.path.exists(known.path)
+            dropped = _under(known.path, roots) and known.path not in failed_paths
+            if gone or dropped:
+                doomed.append(known)
+        self.store.delete_ids(cid for known in doomed for cid in known.chunk_ids)
+        return len(doomed)

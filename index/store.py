@@ -1,0 +1,272 @@
+"""Chroma storage of chunks, and the per-article bookkeeping derived from the chunks themselves.
+
+Every chunk records its article's content hash and how many chunks the article has. An article
+counts as indexed only when all its chunks agree on both, so an interrupted write can never
+leave an article that looks done: the next run sees the disagreement and writes it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.records import Chunk, Hit
+from index.settings import StoreSettings
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+MAX_BATCH = 5000  # Chroma refuses batches over 5461 records
+
+
+class ModelMismatchError(RuntimeError):
+    """The store was built by another embedding model; mixing vectors would corrupt search."""
+
+
+class EmptyStoreError(RuntimeError):
+    """Nothing has been indexed into this store yet."""
+
+
+@dataclass
+class IndexedArticle:
+    """What the store holds for one article, read back from its chunks."""
+
+    article_id: str
+    content_hash: str
+    path: str | None
+    chunk_ids: list[str] = field(default_factory=list)
+    consistent: bool = True
+
+
+def open_client(settings: StoreSettings) -> Any:
+    """An embedded PersistentClient, or an HttpClient when a Chroma server is configured."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.server_mode:
+        return chromadb.HttpClient(
+            host=settings.chroma_host or "127.0.0.1",
+            port=settings.chroma_port,
+            settings=chroma_settings,
+        )
+    settings.store.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store), settings=chroma_settings)
+
+
+def _metadata(chunk: Chunk, content_hash: str, n_chunks: int, path: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": chunk.article_id,
+        "ordinal": chunk.ordinal,
+        "n_chunks": n_chunks,
+        "content_hash": content_hash,
+        "title": chunk.title,
+        "p_first": chunk.first_paragraph,
+        "p_last": chunk.last_paragraph,
+    }
+    optional = {
+        "published": chunk.published,
+        "source": chunk.source,
+        "url": chunk.url,
+        "lang": chunk.lang,
+        "path": path,
+    }
+    meta.update({k: v for k, v in optional.items() if v})
+    if chunk.published:
+        # Chroma compares numbers only: YYYYMMDD makes date ranges a numeric filter.
+        meta["day"] = int(chunk.published[:10].replace("-", ""))
+    return meta
+
+
+def hit_from_record(chunk_id: str, document: str, meta: dict[str, Any], score: float) -> Hit:
+    return Hit(
+        chunk_id=chunk_id,
+        article_id=str(meta["article_id"]),
+        title=str(meta.get("title", "")),
+        url=meta.get("url"),
+        published=meta.get("published"),
+        source=meta.get("source"),
+        lang=meta.get("lang"),
+        paragraphs=(int(meta["p_first"]), int(meta["p_last"])),
+        text=document,
+        score=score,
+    )
+
+
+class Store:
+    """One Kabar index in Chroma: a chunk collection stamped with the model that embedded it."""
+
+    def __init__(self, client: Any, name: str = "kabar") -> None:
+        self.client = client
+        self.name = f"{name}-chunks"
+        self._collection: Any = None
+
+    @classmethod
+    def open(cls, settings: StoreSettings) -> Store:
+        return cls(open_client(settings), settings.collection)
+
+    def _existing(self) -> Any:
+        if self._collection is None:
+            try:
+                self._collection = self.client.get_collection(self.name, embedding_function=None)
+            except Exception:  # Chroma raises NotFoundError or ValueError depending on backend
+                return None
+        return self._collection
+
+    @property
+    def model_info(self) -> dict[str, Any] | None:
+        """The model name, fingerprint and dimension that built this store, if anything did."""
+        collection = self._existing()
+        if collection is None:
+            return None
+        meta = dict(collection.metadata or {})
+        if "kabar_model" not in meta:
+            return None
+        return {
+            "model": meta["kabar_model"],
+            "fingerprint": meta["kabar_fingerprint"],
+            "dimension": meta.get("kabar_dimension"),
+        }
+
+    def check_model(self, model: str, fingerprint: str) -> None:
+        """Refuse to mix vectors from two models in one store."""
+        info = self.model_info
+        if info is None:
+            return
+        if (info["model"], info["fingerprint"]) != (model, fingerprint):
+            raise ModelMismatchError(
+                f"this store was built with model {info['model']!r} "
+                f"(fingerprint {info['fingerprint']}), not {model!r} (fingerprint {fingerprint}); "
+                "rebuild it with `kabar index --rebuild PATH...` or use another --store"
+            )
+
+    def writable(self, model: str, fingerprint: str, dimension: int) -> Any:
+        """The chunk collection, created and stamped with the model on first write."""
+        self.check_model(model, fingerprint)
+        collection = self._existing()
+        if collection is None:
+            collection = self.client.get_or_create_collection(
+                self.name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={
+                    "kabar_schema": SCHEMA,
+                    "kabar_model": model,
+                    "kabar_fingerprint": fingerprint,
+                    "kabar_dimension": dimension,
+                },
+            )
+            self._collection = collection
+        return collection
+
+    def drop(self) -> None:
+        """Delete every chunk and the model stamp (used by --rebuild)."""
+        if self._existing() is not None:
+            self.client.delete_collection(self.name)
+        self._collection = None
+
+    def count(self) -> int:
+        collection = self._existing()
+        return 0 if collection is None else int(collection.count())
+
+    def articles(self) -> dict[str, IndexedArticle]:
+        """The bookkeeping, read from chunk metadata; inconsistent articles are flagged."""
+        collection = self._existing()
+        if collection is None:
+            return {}
+        found: dict[str, IndexedArticle] = {}
+        n_expected: dict[str, set[int]] = {}
+        total = collection.count()
+        for offset in range(0, total, MAX_BATCH):
+            page = collection.get(include=["metadatas"], limit=MAX_BATCH, offset=offset)
+            for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
+                article_id = str(meta["article_id"])
+                entry = found.get(article_id)
+                if entry is None:
+                    entry = found[article_id] = IndexedArticle(
+                        article_id, str(meta["content_hash"]), meta.get("path") or None
+                    )
+                elif entry.content_hash != meta["content_hash"]:
+                    entry.consistent = False
+                entry.chunk_ids.append(chunk_id)
+                n_expected.setdefault(article_id, set()).add(int(meta["n_chunks"]))
+        for article_id, entry in found.items():
+            counts = n_expected[article_id]
+            if len(counts) != 1 or len(entry.chunk_ids) != next(iter(counts)):
+                entry.consistent = False
+        return found
+
+    def write(
+        self,
+        collection: Any,
+        items: Sequence[tuple[Sequence[Chunk], str, str | None]],
+        vectors: np.ndarray,
+        stale_ids: Iterable[str],
+    ) -> None:
+        """Upsert the chunks of several articles, then delete their chunks that no longer exist.
+
+        Upsert before delete: a crash in between leaves extra chunks, which the next run sees
+        as an inconsistent article and rewrites, never a hole.
+        """
+        ids: list[str] = []
+        documents: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        for chunks, content_hash, path in items:
+            for chunk in chunks:
+                ids.append(chunk.id)
+                documents.append(chunk.text)
+                metadatas.append(_metadata(chunk, content_hash, len(chunks), path))
+        for start in range(0, len(ids), MAX_BATCH):
+            end = start + MAX_BATCH
+            collection.upsert(
+                ids=ids[start:end],
+                embeddings=vectors[start:end],
+                documents=documents[start:end],
+                metadatas=metadatas[start:end],
+            )
+        self.delete_ids(set(stale_ids) - set(ids))
+
+    def set_path(self, ids: Sequence[str], path: str | None) -> None:
+        collection = self._existing()
+        if collection is None or not ids:
+            return
+        for start in range(0, len(ids), MAX_BATCH):
+            page = collection.get(ids=list(ids[start : start + MAX_BATCH]), include=["metadatas"])
+            metas = [{**meta, "path": path or ""} for meta in page["metadatas"]]
+            collection.update(ids=page["ids"], metadatas=metas)
+
+    def delete_ids(self, ids: Iterable[str]) -> None:
+        collection = self._existing()
+        pending = sorted(ids)
+        if collection is None or not pending:
+            return
+        for start in range(0, len(pending), MAX_BATCH):
+            collection.delete(ids=pending[start : start + MAX_BATCH])
+
+    def query(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
+        """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
+        collection = self._existing()
+        if collection is None or collection.count() == 0:
+            raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
+        result = collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=k,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            hit_from_record(chunk_id, doc, meta, 1.0 - float(dist))
+            for chunk_id, doc, meta, dist in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        ]
