@@ -15,7 +15,7 @@ from index.records import Article, Chunk
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 # A sentence ends at . ! ? … (optionally closed by quotes or brackets) followed by space.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+")
 
 
 def split_sentences(text: str) -> list[str]:

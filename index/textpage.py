@@ -35,21 +35,35 @@ _TIME = (
     r"(?:(?:,|\s)\s*(?:pukul\s+|at\s+)?\d{1,2}[:.]\d{2}(?::\d{2}(?:\.\d+)?)?\s*"
     r"(?:[ap]\.?m\.?|wib|wita|wit|gmt|utc|z)?\s*(?:[+-]\d{2}:?\d{2})?)?"
 )
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?", re.I)
+_ISO = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    re.I,
+)
 _NUMERIC = re.compile(_WEEKDAY + r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _TIME, re.I)
 _YMD_SLASH = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})" + _TIME, re.I)
 _DAY_MONTH = re.compile(_WEEKDAY + r"(\d{1,2})\s+([a-z]+)\.?,?\s+(\d{4})" + _TIME, re.I)
-_MONTH_DAY = re.compile(_WEEKDAY + r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})" + _TIME, re.I)
+_MONTH_DAY = re.compile(
+    _WEEKDAY + r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})" + _TIME, re.I
+)
 
-_DATE_LABEL = re.compile(r"^(?:published|posted|date|diterbitkan|dipublikasikan|tanggal)(?:\s+(?:on|pada))?\s*:?\s*", re.I)
+_DATE_LABEL = re.compile(
+    r"^(?:published|posted|date|diterbitkan|dipublikasikan|tanggal)(?:\s+(?:on|pada))?\s*:?\s*",
+    re.I,
+)
 _DOMAIN = r"[A-Za-z][\w-]*\.(?:com|co\.id|id|net|org|co\.uk)"
 _DATELINE_SOURCE = re.compile(rf"^(?P<source>{_DOMAIN})\s*[-–—|,]\s*")
 # "LONDON, KOMPAS.com – ...", "Suara.com - ..." at the start of the lead paragraph.
 _LEAD_SOURCE = re.compile(rf"^(?:[A-Z][A-Za-z .'-]{{1,40}},\s+)?(?P<source>{_DOMAIN})\s*[-–—]+\s")
 _LABELS = r"penulis|reporter|author|writer|editor|penyunting|oleh|by"
 # "Penulis: X", "By X", or a bare "Penulis" label whose name is on the line before or after.
-_BYLINE = re.compile(rf"^(?:(?P<label>{_LABELS})\s*:\s*(?P<name>.+)|(?P<by>by|oleh)\s+(?P<byname>.+)|(?P<bare>{_LABELS})\s*:?)$", re.I)
-_NAME = re.compile(r"^[A-Z][\w'’.-]*(?:,?\s+(?:[A-Z][\w'’.-]*|bin|binti|van|von|de|der|da|al|el|dan|and|&))*$")
+_BYLINE = re.compile(
+    rf"^(?:(?P<label>{_LABELS})\s*:\s*(?P<name>.+)|(?P<by>by|oleh)\s+(?P<byname>.+)|(?P<bare>{_LABELS})\s*:?)$",
+    re.I,
+)
+_NAME = re.compile(
+    r"^[A-Z][\w'’.-]*(?:,?\s+(?:[A-Z][\w'’.-]*|bin|binti|van|von|de|der|da|al|el|dan|and|&))*$"
+)
 _URL_LINE = re.compile(r"^(?:canonical|url|link|permalink)\s*:\s*<?(https?://[^\s>]+)>?$", re.I)
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -125,7 +139,7 @@ def parse_text_page(text: str) -> TextPage:
     units = _units(body)
     page: dict[str, str | None] = {
         "title": fields.pop("title", None),
-        "published": parse_date(fields.pop("published", "") or "", dayfirst=True),
+        "published": parse_date(fields.pop("published", ""), dayfirst=True),
         "author": fields.pop("author", None),
         "source": fields.pop("source", None),
         "url": fields.pop("url", None),
@@ -136,7 +150,7 @@ def parse_text_page(text: str) -> TextPage:
     paragraphs = _take_title_and_body(units, page)
     title = page["title"]
     return TextPage(
-        title=clean_text(title) or None if title else None,
+        title=(clean_text(title) or None) if title else None,
         paragraphs=tuple(clean_paragraphs(paragraphs, page["source"])),
         published=page["published"],
         author=page["author"],
@@ -179,7 +193,11 @@ def _units(body: str) -> list[_Unit]:
     (chrome, metadata, list items, one paragraph per line) is split into its lines."""
     units: list[_Unit] = []
     for block in _BLANK_LINE.split(body):
-        lines = [_Unit(*_strip_markdown(line)) for line in block.splitlines() if not _RULE_LINE.match(line.strip())]
+        lines = [
+            _Unit(*_strip_markdown(line))
+            for line in block.splitlines()
+            if not _RULE_LINE.match(line.strip())
+        ]
         lines = [u for u in lines if u.text]
         if not lines:
             continue
@@ -196,7 +214,7 @@ def _separate_lines(lines: list[_Unit], raw: list[str]) -> bool:
         return True
     if any(u.heading or _is_metadata_line(u.text) or is_boilerplate(u.text) for u in lines):
         return True
-    # Hard-wrapped prose breaks lines mid-sentence; one paragraph per line ends them at sentence ends.
+    # Hard-wrapped prose breaks lines mid-sentence; one-paragraph-per-line text ends them at a stop.
     inner = lines[:-1]
     return sum(bool(_SENTENCE_END.search(u.text)) for u in inner) * 2 >= len(inner)
 
@@ -240,7 +258,7 @@ def _is_name(text: str) -> bool:
 
 
 def _portal_name(name: str) -> str:
-    """'KOMPAS.com' -> 'Kompas.com': datelines and leads shout the name the dateline writes plainly."""
+    """'KOMPAS.com' -> 'Kompas.com': leads shout the name that datelines write plainly."""
     base, dot, rest = name.partition(".")
     return base.capitalize() + dot + rest if base.isupper() and len(base) > 3 else name
 
@@ -260,7 +278,9 @@ def _take_metadata(units: list[_Unit], page: dict[str, str | None]) -> None:
         elif by := _byline(unit.text):
             unit.used = True
             label, name = by
-            if not name and (neighbour := _name_next_to(units, i, prefer_next=unit.text.rstrip().endswith(":"))):
+            if not name and (
+                neighbour := _name_next_to(units, i, prefer_next=unit.text.rstrip().endswith(":"))
+            ):
                 neighbour.used = True
                 name = neighbour.text
             if label in ("editor", "penyunting"):
@@ -274,7 +294,7 @@ def _take_metadata(units: list[_Unit], page: dict[str, str | None]) -> None:
 
 
 def _name_next_to(units: list[_Unit], i: int, *, prefer_next: bool) -> _Unit | None:
-    """Kompas prints the name above its 'Penulis' label; other sites print 'Penulis:' then the name."""
+    """Kompas prints the name above its 'Penulis' label; other sites put it after 'Penulis:'."""
     order = (i + 1, i - 1) if prefer_next else (i - 1, i + 1)
     for j in order:
         if 0 <= j < len(units) and not units[j].used and not units[j].heading:
@@ -294,7 +314,11 @@ def _take_title_and_body(units: list[_Unit], page: dict[str, str | None]) -> lis
     for unit in units:
         if unit.used or is_boilerplate(unit.text, source):
             continue
-        if unit.heading == 1 and page["title"] and clean_text(unit.text) == clean_text(page["title"]):
+        if (
+            unit.heading == 1
+            and page["title"]
+            and clean_text(unit.text) == clean_text(page["title"])
+        ):
             continue
         if looking:
             if unit.heading == 1 or _is_title_like(unit.text):
@@ -310,4 +334,6 @@ def _take_title_and_body(units: list[_Unit], page: dict[str, str | None]) -> lis
 
 def _is_title_like(text: str) -> bool:
     words = text.split()
-    return 3 <= len(words) and len(text) <= _TITLE_MAX and not text.rstrip().endswith((".", ":", ","))
+    return (
+        len(words) >= 3 and len(text) <= _TITLE_MAX and not text.rstrip().endswith((".", ":", ","))
+    )

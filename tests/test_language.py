@@ -26,8 +26,16 @@ def test_short_questions(text: str, expected: str) -> None:
 
 
 def test_articles() -> None:
-    assert detect_lang("Pemerintah Kota Pekalongan mulai menguji coba sistem peringatan dini banjir.") == "id"
-    assert detect_lang("Millbrook City Council approved a $412 million budget after a late-night vote.") == "en"
+    assert (
+        detect_lang("Pemerintah Kota Pekalongan mulai menguji coba sistem peringatan dini banjir.")
+        == "id"
+    )
+    assert (
+        detect_lang(
+            "Millbrook City Council approved a $412 million budget after a late-night vote."
+        )
+        == "en"
+    )
 
 
 @pytest.mark.parametrize("text", ["", "   ", "123 456", "?!"])
