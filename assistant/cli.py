@@ -14,13 +14,12 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assistant.search import Filters, Searcher
 from index.embed import Embedder
-from index.indexer import IndexReport, Indexer
+from index.indexer import Indexer, IndexReport
 from index.lock import StoreBusyError, writer_lock
 from index.settings import StoreSettings
 from index.store import EmptyStoreError, ModelMismatchError, Store
-
-from assistant.search import Filters, Searcher
 
 log = logging.getLogger("kabar")
 err = Console(stderr=True)
@@ -114,7 +113,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="index folder (default: $KABAR_STORE or ~/.local/share/kabar/store)")
+    parser.add_argument(
+        "--store", help="index folder (default: $KABAR_STORE or ~/.local/share/kabar/store)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,15 +129,21 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--prune", action="store_true", help="remove articles whose source is gone")
     index.add_argument("--rebuild", action="store_true", help="drop the store first (model change)")
     index.add_argument("--json", action="store_true", help="print one JSON summary")
-    index.add_argument("--wait", type=float, default=600.0, help="seconds to wait for another writer")
+    index.add_argument(
+        "--wait", type=float, default=600.0, help="seconds to wait for another writer"
+    )
     index.set_defaults(func=cmd_index)
 
     search = sub.add_parser("search", help="find the paragraphs that match a question")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     _add_store(search)
-    search.add_argument("--from", dest="date_from", help="only articles published on/after (YYYY-MM-DD)")
-    search.add_argument("--to", dest="date_to", help="only articles published on/before (YYYY-MM-DD)")
+    search.add_argument(
+        "--from", dest="date_from", help="only articles published on/after (YYYY-MM-DD)"
+    )
+    search.add_argument(
+        "--to", dest="date_to", help="only articles published on/before (YYYY-MM-DD)"
+    )
     search.add_argument("--source", action="append", help="only this source (repeatable)")
     search.add_argument("--lang", action="append", choices=["id", "en"], help="only this language")
     search.add_argument("--json", action="store_true", help="print JSON")

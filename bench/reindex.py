@@ -30,7 +30,11 @@ def run_index(paths: list[str], store: Path) -> tuple[float, dict[str, object]]:
     env = {**os.environ, "KABAR_STORE": str(store)}
     started = time.perf_counter()
     done = subprocess.run(
-        [str(kabar), "index", *paths, "--json"], capture_output=True, text=True, env=env, check=False
+        [str(kabar), "index", *paths, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):

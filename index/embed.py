@@ -56,7 +56,7 @@ def resolve_model_path(model: str, cache_dir: Path) -> Path:
 
 
 def fingerprint_folder(path: Path) -> str:
-    """A cheap identity of a model folder: config files by content, weight files by name and size."""
+    """A cheap identity of a model folder: configs by content, weights by name and size."""
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file() and ".cache" not in p.parts):
         rel = file.relative_to(path).as_posix()

@@ -82,8 +82,12 @@ class Indexer:
             if isinstance(item, Failure):
                 report.failed.append(item)
             elif item.id in articles:
-                log.warning("%s: article id %s already read from %s", item.path, item.id,
-                            articles[item.id].path)
+                log.warning(
+                    "%s: article id %s already read from %s",
+                    item.path,
+                    item.id,
+                    articles[item.id].path,
+                )
             else:
                 articles[item.id] = item
 
@@ -116,10 +120,8 @@ class Indexer:
             report.removed = self._prune(paths, indexed, set(articles), report.failed)
         return report
 
-    def _batches(
-        self, pending: list[tuple[Article, bool]]
-    ) -> Iterable[list[tuple[Article, bool]]]:
-        """Group articles so one model call embeds several hundred chunks: that is where speed is."""
+    def _batches(self, pending: list[tuple[Article, bool]]) -> Iterable[list[tuple[Article, bool]]]:
+        """Group articles so one model call embeds hundreds of chunks: that is where speed is."""
         batch: list[tuple[Article, bool]] = []
         size = 0
         for item in pending:

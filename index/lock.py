@@ -6,8 +6,8 @@ Chroma's embedded PersistentClient is not safe with two writing processes. Reade
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -35,11 +35,12 @@ def writer_lock(settings: StoreSettings, timeout: float = 600.0) -> Iterator[Non
     path = lock_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path))
+    where = path if settings.server_mode else settings.store
     try:
         lock.acquire(timeout=timeout)
     except Timeout as exc:
         raise StoreBusyError(
-            f"another Kabar process is writing to {settings.store if not settings.server_mode else path}"
+            f"another Kabar process is writing to {where}"
             f"; waited {timeout:g}s (try again when it finishes)"
         ) from exc
     try:

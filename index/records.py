@@ -27,7 +27,7 @@ class Article:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def content_hash(self) -> str:
-        """Hash of everything that ends up in the index, so a change anywhere triggers a re-embed."""
+        """Hash of all that ends up in the index, so any change triggers a re-embed."""
         payload = {k: v for k, v in asdict(self).items() if k != "path"}
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()

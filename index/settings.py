@@ -42,13 +42,15 @@ class StoreSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> StoreSettings:
-        """Defaults, then `KABAR_*` variables, then explicit overrides (flags); `None` overrides are ignored."""
+        """Defaults, then `KABAR_*` variables, then flags; a `None` flag means "not given"."""
         env = os.environ if env is None else env
         port = env.get("KABAR_CHROMA_PORT")
         settings = cls(
             store=Path(env.get("KABAR_STORE") or _data_home(env) / "store").expanduser(),
             model=env.get("KABAR_MODEL") or DEFAULT_MODEL,
-            model_cache=Path(env.get("KABAR_MODEL_CACHE") or _cache_home(env) / "models").expanduser(),
+            model_cache=Path(
+                env.get("KABAR_MODEL_CACHE") or _cache_home(env) / "models"
+            ).expanduser(),
             chroma_host=env.get("KABAR_CHROMA_HOST") or None,
             chroma_port=int(port) if port else 8000,
             collection=env.get("KABAR_COLLECTION") or "kabar",

@@ -247,9 +247,7 @@ class Store:
         for start in range(0, len(pending), MAX_BATCH):
             collection.delete(ids=pending[start : start + MAX_BATCH])
 
-    def query(
-        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
-    ) -> list[Hit]:
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
         collection = self._existing()
         if collection is None or collection.count() == 0:

@@ -45,8 +45,9 @@ def test_long_paragraph_split_at_sentences_within_model_limit(embedder: Embedder
     middle = [c for c in chunks if c.first_paragraph <= 2 <= c.last_paragraph]
     assert len(middle) >= 2, "the long paragraph must be spread over several chunks"
     # Split pieces end at sentence boundaries and nothing is lost.
-    rebuilt = " ".join(c.text.replace("Pembuka singkat.", "").replace("Penutup singkat.", "")
-                       for c in chunks).split()
+    rebuilt = " ".join(
+        c.text.replace("Pembuka singkat.", "").replace("Penutup singkat.", "") for c in chunks
+    ).split()
     assert rebuilt == long_paragraph.split()
     for c in middle[:-1]:
         assert c.text.rstrip().endswith(".")
@@ -65,19 +66,42 @@ def test_sentence_without_punctuation_split_by_words(embedder: Embedder) -> None
 
 def test_chunks_carry_article_metadata(embedder: Embedder) -> None:
     art = Article(
-        id="x", title="T", paragraphs=("Satu.", "Dua."), url="https://example.org/x",
-        published="2026-01-02", source="Kabar Contoh", lang="id",
+        id="x",
+        title="T",
+        paragraphs=("Satu.", "Dua."),
+        url="https://example.org/x",
+        published="2026-01-02",
+        source="Kabar Contoh",
+        lang="id",
     )
     (chunk,) = Chunker(counter(embedder), limit=512).chunk(art)
-    assert (chunk.article_id, chunk.title, chunk.url, chunk.published, chunk.source, chunk.lang) == (
-        "x", "T", "https://example.org/x", "2026-01-02", "Kabar Contoh", "id",
+    assert (
+        chunk.article_id,
+        chunk.title,
+        chunk.url,
+        chunk.published,
+        chunk.source,
+        chunk.lang,
+    ) == (
+        "x",
+        "T",
+        "https://example.org/x",
+        "2026-01-02",
+        "Kabar Contoh",
+        "id",
     )
     assert (chunk.first_paragraph, chunk.last_paragraph) == (1, 2)
 
 
 def test_split_sentences() -> None:
     text = 'Dia berkata, "Kami siap." Lalu pergi! Benarkah? Ya… selesai.'
-    assert split_sentences(text) == ['Dia berkata, "Kami siap."', "Lalu pergi!", "Benarkah?", "Ya…", "selesai."]
+    assert split_sentences(text) == [
+        'Dia berkata, "Kami siap."',
+        "Lalu pergi!",
+        "Benarkah?",
+        "Ya…",
+        "selesai.",
+    ]
 
 
 def test_invalid_limits_rejected(embedder: Embedder) -> None:

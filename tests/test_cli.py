@@ -38,14 +38,26 @@ def news_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_search_finds_kompas_geneva_paragraph_first(news_store: Path) -> None:
     result = kabar(
-        "search", "Where will the US and Russia hold an emergency meeting?", "--json", store=news_store
+        "search",
+        "Where will the US and Russia hold an emergency meeting?",
+        "--json",
+        store=news_store,
     )
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert len(hits) == 5
     top = hits[0]
-    assert set(top) == {"article_id", "title", "url", "published", "source", "lang", "paragraphs",
-                        "text", "score"}
+    assert set(top) == {
+        "article_id",
+        "title",
+        "url",
+        "published",
+        "source",
+        "lang",
+        "paragraphs",
+        "text",
+        "score",
+    }
     assert top["title"] == "Ketegangan di Ukraina Sangat Panas, AS-Rusia Gelar Rapat Darurat"
     assert "Jenewa" in top["text"]
     assert top["paragraphs"][0] == 1 and top["published"] == "2022-01-21"
@@ -57,7 +69,12 @@ def test_second_index_run_is_unchanged(news_store: Path) -> None:
     result = kabar("index", str(KOMPAS), str(detik), "--json", store=news_store)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert (report["added"], report["updated"], report["unchanged"], report["chunks"]) == (0, 0, 910, 0)
+    assert (report["added"], report["updated"], report["unchanged"], report["chunks"]) == (
+        0,
+        0,
+        910,
+        0,
+    )
 
 
 def test_search_filters(news_store: Path) -> None:
@@ -70,7 +87,9 @@ def test_search_filters(news_store: Path) -> None:
 def test_index_bad_file_exit_code_and_json(tmp_path: Path) -> None:
     good = tmp_path / "in" / "good.md"
     good.parent.mkdir()
-    good.write_text("---\ntitle: Uji\nlang: id\n---\n\nSebuah paragraf berita yang cukup panjang.\n")
+    good.write_text(
+        "---\ntitle: Uji\nlang: id\n---\n\nSebuah paragraf berita yang cukup panjang.\n"
+    )
     (tmp_path / "in" / "bad.json").write_text("{oops", "utf-8")
     result = kabar("index", str(tmp_path / "in"), "--json", store=tmp_path / "store")
     assert result.returncode == 1

