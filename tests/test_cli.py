@@ -18,7 +18,7 @@ KABAR = shutil.which("kabar", path=str(Path(sys.executable).parent)) or "kabar"
 
 def kabar(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KABAR_STORE": str(store), "KABAR_MODEL_CACHE": str(model_cache())}
-    return subprocess.run([KABAR, *args], capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run([KABAR, *args], capture_output=True, text=True, env=env, timeout=2700)
 
 
 @pytest.fixture(scope="module")
