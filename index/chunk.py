@@ -51,15 +51,49 @@ class Chunker:
         """Tokens the title and the model's own prefix/special tokens take in every chunk."""
         return self.count_tokens([embedding_text(title, "")])[0]
 
+    def _split_word(self, word: str, tokens: int, budget: int) -> list[tuple[str, int]]:
+        """Cut a "word" over budget (a URL, a base64 blob, Chinese or Thai text without spaces)
+        at characters, so no input can make a chunk the model would truncate. Cuts are sized
+        from the word's token density and checked in one batch: linear even for megabytes."""
+        size = max(1, int(len(word) * budget / tokens * 0.8))
+        parts = [word[i : i + size] for i in range(0, len(word), size)]
+        fitted: list[tuple[str, int]] = []
+        for part, count in zip(parts, self.count_tokens(parts), strict=True):
+            if count <= budget or len(part) == 1:
+                fitted.append((part, count))
+            else:  # denser than the word on average: cut finer
+                fitted.extend(self._split_word(part, count, budget))
+        return fitted
+
+    def _words(self, sentence: str, budget: int) -> list[tuple[str, int]]:
+        """The sentence's words, none over budget, with their token counts."""
+        words = sentence.split()
+        counts = self.count_tokens(words) if words else []
+        return [
+            pair
+            for word, tokens in zip(words, counts, strict=True)
+            for pair in (
+                [(word, tokens)] if tokens <= budget else self._split_word(word, tokens, budget)
+            )
+        ]
+
     def _split_long(self, paragraph: int, text: str, budget: int) -> list[_Piece]:
         """Cut a paragraph over budget at sentences; a sentence still over budget, at words."""
+        base = self.count_tokens([""])[0]  # prompt and special tokens, counted in every count
         pieces: list[_Piece] = []
         for sentence in split_sentences(text) or [text]:
-            words = sentence.split()
+            counted = self._words(sentence, budget)
+            words = [w for w, _ in counted]
             start = 0
             while start < len(words):
-                # Largest prefix of the remaining words that fits: binary search on word count.
-                lo, hi = 1, len(words) - start
+                # Largest prefix of the remaining words that fits: binary search on word count,
+                # up to a little past what the words' own counts allow (so each try encodes
+                # about a chunk, and a megabyte-long paragraph stays linear).
+                hi, total = 0, base
+                while start + hi < len(words) and total <= budget:
+                    total += counted[start + hi][1] - base
+                    hi += 1
+                lo, hi = 1, min(len(words) - start, hi + 2)
                 while lo < hi:
                     mid = (lo + hi + 1) // 2
                     candidate = " ".join(words[start : start + mid])

@@ -6,6 +6,7 @@ model fingerprint from files, so a re-run costs reading and cleaning the inputs 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -17,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from index.chunk import Chunker, embedding_text
+from index.dedupe import Duplicates
 from index.embed import Embedder
+from index.lexical import LexicalCache
 from index.records import Article, Chunk, Failure
-from index.sources import iter_articles
+from index.sources import Item, iter_articles
 from index.store import IndexedArticle, Store
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ class IndexReport:
     removed: int = 0
     chunks: int = 0  # chunks written in this run
     failed: list[Failure] = field(default_factory=list)
+    duplicates: int = 0  # near-duplicates recorded as another article's alternates, not embedded
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +51,7 @@ class IndexReport:
             "removed": self.removed,
             "chunks": self.chunks,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "duplicates": self.duplicates,
         }
 
 
@@ -67,18 +72,23 @@ class Indexer:
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.batch_chunks = batch_chunks
+        self.lexical = LexicalCache.for_store(store)
+        self.duplicates = Duplicates.for_store(store)
 
     def run(
         self,
         paths: Sequence[str | os.PathLike[str]],
         prune: bool = False,
         progress: Progress | None = None,
+        fetched: Iterable[Item] = (),
     ) -> IndexReport:
+        """Index `paths` and the already-read `fetched` items (web pages; never pruned)."""
         report = IndexReport()
         self.store.check_model(self.embedder.name, self.embedder.fingerprint)
         indexed = self.store.articles()
+        self.duplicates = Duplicates.for_store(self.store)  # as the last writer left it
         articles: dict[str, Article] = {}
-        for item in iter_articles(paths):
+        for item in itertools.chain(iter_articles(paths), fetched):
             if isinstance(item, Failure):
                 report.failed.append(item)
             elif item.id in articles:
@@ -100,6 +110,8 @@ class Indexer:
                     self._move(known, article.path)
             else:
                 pending.append((article, known is None))
+        self.duplicates.sync(self.store, indexed)
+        pending = self._screen(pending, report)
 
         total = len(pending)
         if progress:
@@ -117,8 +129,66 @@ class Indexer:
                 progress(done, total)
 
         if prune:
-            report.removed = self._prune(paths, indexed, set(articles), report.failed)
+            doomed = self._prune(paths, indexed, set(articles), report.failed)
+            report.removed = len(doomed)
+            self._prune_duplicates(paths, doomed, articles, indexed, report)
+        self.duplicates.save()
+        self._refresh_lexical(report)
         return report
+
+    # ---------------------------------------------------------------- near-duplicates (dedupe.py)
+
+    def _screen(
+        self, pending: list[tuple[Article, bool]], report: IndexReport
+    ) -> list[tuple[Article, bool]]:
+        """New articles that copy an indexed one become its alternates instead of being embedded;
+        indexed articles that changed stay searchable and are only re-signed."""
+        duplicates = self.duplicates
+        kept: list[tuple[Article, bool]] = []
+        for article, is_new in pending:
+            if not is_new:
+                duplicates.note_update(article)
+                kept.append((article, is_new))
+            elif duplicates.known_alternate(article):
+                report.unchanged += 1
+            elif duplicates.screen(article):
+                report.duplicates += 1
+            else:
+                kept.append((article, is_new))
+        return kept
+
+    def _prune_duplicates(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        doomed: list[IndexedArticle],
+        articles: dict[str, Article],
+        indexed: dict[str, IndexedArticle],
+        report: IndexReport,
+    ) -> None:
+        """Drop alternates whose files went away; when a canonical article is deleted, its
+        alternates read in this run are screened again, so one of them takes its place."""
+        roots = [Path(p).resolve() for p in paths]
+        gone = [
+            alt.article_id
+            for alt in self.duplicates.alternates.values()
+            if alt.path
+            and alt.article_id not in articles
+            and (not os.path.exists(alt.path) or _under(alt.path, roots))
+        ]
+        self.duplicates.drop_alternates(gone)
+        orphans = self.duplicates.forget(known.article_id for known in doomed)
+        promoted = [(articles[a.article_id], True) for a in orphans if a.article_id in articles]
+        if promoted:
+            for batch in self._batches(self._screen(promoted, report)):
+                report.chunks += self._write(batch, indexed)
+                report.added += len(batch)
+
+    def _refresh_lexical(self, report: IndexReport) -> None:
+        """Bring the lexical cache in step now, so searches never pay for rebuilding it."""
+        cache = self.lexical
+        changed = report.chunks or report.updated or report.removed
+        if cache.path is not None and (changed or (not cache.exists() and self.store.count())):
+            cache.sync(self.store)
 
     def _batches(self, pending: list[tuple[Article, bool]]) -> Iterable[list[tuple[Article, bool]]]:
         """Group articles so one model call embeds hundreds of chunks: that is where speed is."""
@@ -166,7 +236,7 @@ class Indexer:
         indexed: dict[str, IndexedArticle],
         seen: set[str],
         failed: list[Failure],
-    ) -> int:
+    ) -> list[IndexedArticle]:
         """Remove articles whose file is gone, or whose file was read and no longer holds them.
 
         Articles from a file that failed to read this time are kept: a bad line is not a deletion.
@@ -182,4 +252,4 @@ class Indexer:
             if gone or dropped:
                 doomed.append(known)
         self.store.delete_ids(cid for known in doomed for cid in known.chunk_ids)
-        return len(doomed)
+        return doomed

@@ -74,7 +74,8 @@ class Hit:
     lang: str | None
     paragraphs: tuple[int, int]
     text: str
-    score: float
+    score: float  # the ranking score of the search mode that found it
+    similarity: float | None = None  # cosine similarity to the question (not in BM25-only mode)
 
     def to_json(self) -> dict[str, Any]:
         return {

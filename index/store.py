@@ -8,14 +8,22 @@ leave an article that looks done: the next run sees the disagreement and writes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.chunk import embedding_text
+from index.generation import Generation
 from index.records import Chunk, Hit
 from index.settings import StoreSettings
+
+if TYPE_CHECKING:
+    from index.lexical import ChunkRow
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +51,18 @@ class IndexedArticle:
 
 
 def open_client(settings: StoreSettings) -> Any:
-    """An embedded PersistentClient, or an HttpClient when a Chroma server is configured."""
+    """An embedded PersistentClient, or an HttpClient when a Chroma server is configured.
+
+    The embedded store is always opened anew (about 15 ms): Chroma would otherwise hand back the
+    client it already has for that folder, with the vector index it loaded then, which misses
+    other processes' writes (see `index.generation`). Clients already open keep working.
+    """
     import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
 
+    if not settings.server_mode:
+        SharedSystemClient.clear_system_cache()
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.server_mode:
         return chromadb.HttpClient(
@@ -97,19 +113,65 @@ def hit_from_record(chunk_id: str, document: str, meta: dict[str, Any], score: f
     )
 
 
+def cache_folder(settings: StoreSettings) -> Path:
+    """Where derived caches (the lexical index) and the writer lock live: the store folder, or
+    for a Chroma server a folder in it named after host, port and collection (the store folder
+    then holds nothing else)."""
+    if settings.server_mode:
+        key = f"server-{settings.chroma_host}-{settings.chroma_port}-{settings.collection}"
+        return settings.store / re.sub(r"[^\w.-]", "_", key)
+    return settings.store
+
+
 class Store:
     """One Kabar index in Chroma: a chunk collection stamped with the model that embedded it."""
 
-    def __init__(self, client: Any, name: str = "kabar") -> None:
+    def __init__(
+        self,
+        client: Any,
+        name: str = "kabar",
+        cache_dir: Path | None = None,
+        generation: Generation | None = None,
+        reopen: Callable[[], Any] | None = None,
+    ) -> None:
         self.client = client
         self.name = f"{name}-chunks"
+        self.cache_dir = cache_dir  # None: derived indexes are kept in memory only
+        self.generation = generation  # embedded stores: notices other processes' writes
+        self._reopen = reopen
+        self._reopening = threading.Lock()
         self._collection: Any = None
 
     @classmethod
     def open(cls, settings: StoreSettings) -> Store:
-        return cls(open_client(settings), settings.collection)
+        if settings.server_mode:
+            return cls(open_client(settings), settings.collection, cache_folder(settings))
+        # The marker is read before the client opens, so no write can fall between the two.
+        generation = Generation(settings.store / f".{settings.collection}-generation")
+        return cls(
+            open_client(settings),
+            settings.collection,
+            cache_folder(settings),
+            generation,
+            lambda: open_client(settings),
+        )
+
+    def _refresh(self) -> None:
+        """Reopen the client when another process wrote since we last looked."""
+        if self.generation is None or self._reopen is None:
+            return
+        with self._reopening:
+            if self.generation.changed():
+                log.info("the store changed in another process: reopening it")
+                self.client = self._reopen()
+                self._collection = None
+
+    def _wrote(self) -> None:
+        if self.generation is not None:
+            self.generation.bump()
 
     def _existing(self) -> Any:
+        self._refresh()
         if self._collection is None:
             try:
                 self._collection = self.client.get_collection(self.name, embedding_function=None)
@@ -161,17 +223,71 @@ class Store:
                 },
             )
             self._collection = collection
+            self._wrote()
         return collection
 
     def drop(self) -> None:
         """Delete every chunk and the model stamp (used by --rebuild)."""
         if self._existing() is not None:
             self.client.delete_collection(self.name)
+            self._wrote()
         self._collection = None
 
     def count(self) -> int:
         collection = self._existing()
         return 0 if collection is None else int(collection.count())
+
+    def _pages(self, include: list[str]) -> Iterable[dict[str, Any]]:
+        collection = self._existing()
+        if collection is None:
+            return
+        total = collection.count()
+        for offset in range(0, total, MAX_BATCH):
+            yield collection.get(include=include, limit=MAX_BATCH, offset=offset)
+
+    def chunk_rows(self) -> list[ChunkRow]:
+        """Every chunk's identity and filter columns, read from metadata (no documents)."""
+        from index.lexical import ChunkRow
+
+        return [
+            ChunkRow.from_metadata(chunk_id, meta)
+            for page in self._pages(["metadatas"])
+            for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True)
+        ]
+
+    def documents(self, ids: Sequence[str]) -> dict[str, str]:
+        """What was embedded for these chunk ids (headline and text), for those that exist."""
+        collection = self._existing()
+        found: dict[str, str] = {}
+        if collection is None:
+            return found
+        for start in range(0, len(ids), MAX_BATCH):
+            page = collection.get(
+                ids=list(ids[start : start + MAX_BATCH]), include=["documents", "metadatas"]
+            )
+            for chunk_id, doc, meta in zip(
+                page["ids"], page["documents"], page["metadatas"], strict=True
+            ):
+                found[chunk_id] = embedding_text(str(meta.get("title") or ""), doc)
+        return found
+
+    def hits(self, ids: Sequence[str], vector: np.ndarray | None = None) -> dict[str, Hit]:
+        """Hits for these chunk ids; scored by cosine similarity to `vector` when given, else 0."""
+        collection = self._existing()
+        if collection is None or not ids:
+            return {}
+        include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
+        page = collection.get(ids=list(ids), include=include)
+        embeddings = page.get("embeddings") if vector is not None else None
+        found: dict[str, Hit] = {}
+        for i, (chunk_id, doc, meta) in enumerate(
+            zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+        ):
+            score = 0.0
+            if vector is not None and embeddings is not None:
+                score = float(np.dot(np.asarray(embeddings[i], dtype=np.float32), vector))
+            found[chunk_id] = hit_from_record(chunk_id, doc, meta, score)
+        return found
 
     def articles(self) -> dict[str, IndexedArticle]:
         """The bookkeeping, read from chunk metadata; inconsistent articles are flagged."""
@@ -228,7 +344,24 @@ class Store:
                 documents=documents[start:end],
                 metadatas=metadatas[start:end],
             )
+        if ids:
+            self._wrote()
         self.delete_ids(set(stale_ids) - set(ids))
+
+    def facets(self) -> dict[str, list[str]]:
+        """Distinct sources and languages in the store, for filter choices in the UI."""
+        collection = self._existing()
+        sources: set[str] = set()
+        langs: set[str] = set()
+        total = 0 if collection is None else collection.count()
+        for offset in range(0, total, MAX_BATCH):
+            page = collection.get(include=["metadatas"], limit=MAX_BATCH, offset=offset)
+            for meta in page["metadatas"]:
+                if meta.get("source"):
+                    sources.add(str(meta["source"]))
+                if meta.get("lang"):
+                    langs.add(str(meta["lang"]))
+        return {"sources": sorted(sources), "langs": sorted(langs)}
 
     def set_path(self, ids: Sequence[str], path: str | None) -> None:
         collection = self._existing()
@@ -238,6 +371,7 @@ class Store:
             page = collection.get(ids=list(ids[start : start + MAX_BATCH]), include=["metadatas"])
             metas = [{**meta, "path": path or ""} for meta in page["metadatas"]]
             collection.update(ids=page["ids"], metadatas=metas)
+        self._wrote()
 
     def delete_ids(self, ids: Iterable[str]) -> None:
         collection = self._existing()
@@ -246,9 +380,36 @@ class Store:
             return
         for start in range(0, len(pending), MAX_BATCH):
             collection.delete(ids=pending[start : start + MAX_BATCH])
+        self._wrote()
 
-    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
+    def nearest(
+        self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the nearest chunks (optionally among `ids`) without
+        their text: several times cheaper than `query` when most candidates are discarded."""
+        collection = self._existing()
+        if collection is None or collection.count() == 0:
+            raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
+        result = collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=k,
+            ids=list(ids) if ids is not None else None,
+            include=["distances"],
+        )
+        return [
+            (chunk_id, 1.0 - float(dist))
+            for chunk_id, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def query(
+        self,
+        vector: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[Hit]:
+        """Nearest chunks by cosine similarity (score = 1 - cosine distance), optionally only
+        among chunks matching `where` or among the given `ids`."""
         collection = self._existing()
         if collection is None or collection.count() == 0:
             raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
@@ -256,6 +417,7 @@ class Store:
             query_embeddings=[vector.tolist()],
             n_results=k,
             where=where,
+            ids=list(ids) if ids is not None else None,
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -267,4 +429,7 @@ class Store:
                 result["distances"][0],
                 strict=True,
             )
+            # A chunk deleted by a writer between our last refresh and this query still comes
+            # back from the in-memory vector index, without text or metadata: it is gone.
+            if meta is not None and doc is not None
         ]

@@ -1,0 +1,83 @@
+"""Combine the dense and the lexical ranking into one, without BM25 hurting cross-lingual search.
+
+BM25 cannot match an English question to an Indonesian paragraph. Scoring such a passage as if
+BM25 had found nothing sinks it below every same-language passage that shares a word with the
+question; scoring it as if BM25 agreed with the dense side lifts it above same-language passages
+that BM25 rightly ranks low. So for a passage in another language than the question the missing
+lexical evidence is imputed as `cross_lingual` times the dense side's own (it keeps its real
+lexical evidence when that is larger: names and numbers do match across languages).
+Parameters were chosen on FacQA train/valid with `bench/tune_fusion.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Ranked = Sequence[tuple[str, float]]  # (chunk id, score), best first
+
+Method = Literal["rrf", "weighted"]
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """How the two rankings are combined."""
+
+    method: Method = "weighted"  # min-max dense + BM25/max; measured above reciprocal rank
+    rrf_k: int = 60  # reciprocal-rank constant: larger flattens the head of each ranking
+    lexical_weight: float = 2.0  # relative to the dense side's 1.0
+    cross_lingual: float = 1.0  # imputed lexical evidence for other-language passages, 0..1
+
+
+def fuse(
+    dense: Ranked,
+    lexical: Ranked,
+    langs: Mapping[str, str | None],
+    query_lang: str,
+    params: FusionParams,
+) -> list[tuple[str, float]]:
+    """One ranking of the union of both lists, best first (ties keep the dense order).
+
+    `langs` maps candidate chunk ids to their language; a missing or None language counts as
+    the question's.
+    """
+
+    def cross(chunk_id: str) -> bool:
+        lang = langs.get(chunk_id)
+        return lang is not None and lang != query_lang
+
+    ids = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in lexical]))
+    weight = params.lexical_weight
+    scores: dict[str, float] = {}
+    if params.method == "rrf":
+        dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense, 1)}
+        lexical_rank = {cid: rank for rank, (cid, _) in enumerate(lexical, 1)}
+        for cid in ids:
+            dense_part = 1.0 / (params.rrf_k + dense_rank.get(cid, math.inf))
+            lexical_part = 1.0 / (params.rrf_k + lexical_rank.get(cid, math.inf))
+            if cross(cid):
+                lexical_part = max(lexical_part, params.cross_lingual * dense_part)
+            scores[cid] = dense_part + weight * lexical_part
+    else:
+        dense_norm = _min_max(dense)
+        top = max((s for _, s in lexical), default=0.0)
+        lexical_norm = {cid: s / top for cid, s in lexical if top > 0}
+        for cid in ids:
+            d_score = dense_norm.get(cid, 0.0)
+            lex_score = lexical_norm.get(cid, 0.0)
+            if cross(cid):
+                lex_score = max(lex_score, params.cross_lingual * d_score)
+            scores[cid] = d_score + weight * lex_score
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def _min_max(ranked: Ranked) -> dict[str, float]:
+    """Scores rescaled to [0, 1] over the list (all 1.0 when they are equal)."""
+    if not ranked:
+        return {}
+    values = [s for _, s in ranked]
+    low, high = min(values), max(values)
+    span = high - low
+    return {cid: (s - low) / span if span > 0 else 1.0 for cid, s in ranked}

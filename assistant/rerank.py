@@ -1,0 +1,77 @@
+"""Adjustments after fusion: recency decay for "latest news" questions, and one-article caps.
+
+Both act on the fused ranking only, so they apply the same way in every retrieval mode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+
+# Words that ask for the newest reports; only these questions get a default recency decay.
+_LATEST = re.compile(
+    r"\b(terbaru|terkini|terakhir|paling baru|baru-baru ini"
+    r"|latest|newest|most recent|recent(?:ly)?)\b",
+    re.IGNORECASE,
+)
+
+LATEST_HALF_LIFE_DAYS = 30.0
+
+
+def wants_latest(query: str) -> bool:
+    """Does the question ask for the latest news ("berita terbaru", "latest on ...")?"""
+    return _LATEST.search(query) is not None
+
+
+def _ordinal(day: int) -> int:
+    return date(day // 10000, day // 100 % 100, day % 100).toordinal()
+
+
+def decay(
+    ranked: Sequence[tuple[str, float]],
+    day_of: Callable[[str], int],
+    half_life_days: float,
+) -> list[tuple[str, float]]:
+    """Multiply each score by 0.5 ** (age / half-life) and re-sort.
+
+    Age is counted from the newest dated candidate, so a corpus that stopped in 2025 is not all
+    equally "old" today; undated chunks are treated as old as the oldest dated candidate.
+    """
+    if half_life_days <= 0:
+        raise ValueError("the recency half-life must be positive")
+    days = {cid: day_of(cid) for cid, _ in ranked}
+    dated = [_ordinal(d) for d in days.values() if d > 0]
+    if not dated:
+        return list(ranked)
+    newest, oldest = max(dated), min(dated)
+    out = []
+    for cid, score in ranked:
+        when = _ordinal(days[cid]) if days[cid] > 0 else oldest
+        out.append((cid, score * 0.5 ** ((newest - when) / half_life_days)))
+    return sorted(out, key=lambda item: -item[1])
+
+
+def cap_per_article(
+    ranked: Sequence[tuple[str, float]], article_of: Callable[[str], str], cap: int, k: int
+) -> list[tuple[str, float]]:
+    """The top k with at most `cap` chunks of any one article, best first.
+
+    When too few other articles are left, the best held-back chunks fill the remaining places,
+    so a query about a single long article still gets k hits.
+    """
+    if cap < 1:
+        raise ValueError("the per-article cap must be at least 1")
+    chosen: list[tuple[str, float]] = []
+    held: list[tuple[str, float]] = []
+    count: dict[str, int] = {}
+    for item in ranked:
+        article = article_of(item[0])
+        if count.get(article, 0) < cap:
+            chosen.append(item)
+            count[article] = count.get(article, 0) + 1
+            if len(chosen) == k:
+                return chosen
+        else:
+            held.append(item)
+    return sorted(chosen + held[: k - len(chosen)], key=lambda item: -item[1])
