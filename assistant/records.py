@@ -52,4 +52,5 @@ class Answer:
             "lang": self.lang,
             "abstained": self.abstained,
             "citations": [c.to_json() for c in self.citations],
+            "related": [c.to_json() for c in self.related],
         }

@@ -1,0 +1,57 @@
+"""Answer-side settings: the store settings plus the optional LLM, read once and handed down.
+
+Like `index.settings`, this is the only module of `assistant` that reads the environment; the
+CLI and the app build one `Settings` and pass it to `Assistant`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from index.settings import StoreSettings
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Any OpenAI-compatible chat-completions endpoint; unset means the offline composer."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    context_tokens: int = 3000  # prompt budget (system, history, question, sources), cl100k
+    answer_tokens: int = 400  # the most the model may write
+    temperature: float = 0.1
+    timeout: float = 120.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LLMSettings:
+        budget = env.get("KABAR_LLM_CONTEXT_TOKENS")
+        return cls(
+            base_url=env.get("KABAR_LLM_BASE_URL") or None,
+            model=env.get("KABAR_LLM_MODEL") or None,
+            api_key=env.get("KABAR_LLM_API_KEY") or None,
+            context_tokens=int(budget) if budget else cls.context_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `Assistant` needs: where the index is, how many passages to read, which LLM."""
+
+    store: StoreSettings
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    k: int = 6  # passages retrieved per question
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **store_overrides: object) -> Settings:
+        """`KABAR_*` variables, then flags (`store=...`; a `None` flag means "not given")."""
+        env = os.environ if env is None else env
+        return cls(
+            store=StoreSettings.from_env(env, **store_overrides), llm=LLMSettings.from_env(env)
+        )
