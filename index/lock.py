@@ -5,7 +5,6 @@ Chroma's embedded PersistentClient is not safe with two writing processes. Reade
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from index.settings import StoreSettings
+from index.store import cache_folder
 
 
 class StoreBusyError(RuntimeError):
@@ -20,13 +20,17 @@ class StoreBusyError(RuntimeError):
 
 
 def lock_path(settings: StoreSettings) -> Path:
-    """The lock file: in the store folder, or per server address for a Chroma server."""
+    """The lock file: in the store folder, or for a Chroma server in the local folder Kabar keeps
+    for that server (so it excludes writers on this machine only: run one indexer per server)."""
     if settings.server_mode:
-        key = hashlib.sha1(
-            f"{settings.chroma_host}:{settings.chroma_port}/{settings.collection}".encode()
-        ).hexdigest()[:12]
-        return settings.model_cache.parent / "locks" / f"server-{key}.lock"
+        return cache_folder(settings) / "writer.lock"
     return settings.store / f".{settings.collection}-writer.lock"
+
+
+def _described(settings: StoreSettings) -> str:
+    if settings.server_mode:
+        return f"the Chroma server {settings.chroma_host}:{settings.chroma_port}"
+    return str(settings.store)
 
 
 @contextmanager
@@ -35,7 +39,7 @@ def writer_lock(settings: StoreSettings, timeout: float = 600.0) -> Iterator[Non
     path = lock_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path))
-    where = path if settings.server_mode else settings.store
+    where = _described(settings)
     try:
         lock.acquire(timeout=timeout)
     except Timeout as exc:
