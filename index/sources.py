@@ -226,9 +226,22 @@ def _read_text_page(path: Path, text: str) -> Iterator[Item]:
 
 
 def _read_html(path: Path, text: str) -> Iterator[Item]:
+    yield _html_article(path, path.name, text)
+
+
+def read_web_page(url: str, text: str) -> Item:
+    """A fetched news page -> Article whose id is its canonical URL (else `url`, the final URL
+    after redirects). It has no path: it is not a file that `--prune` could find gone."""
+    return _html_article(url, url, text)
+
+
+def _html_article(origin: Path | str, where: str, text: str) -> Item:
+    """The HTML reader shared by saved pages (origin: their path) and fetched ones (their URL)."""
+    base_url = origin if isinstance(origin, str) else None
     try:
         doc = trafilatura.bare_extraction(
             text,
+            url=base_url,
             with_metadata=True,
             favor_precision=True,
             include_comments=False,
@@ -237,22 +250,20 @@ def _read_html(path: Path, text: str) -> Iterator[Item]:
     except (
         Exception
     ) as exc:  # a third-party parser on arbitrary input: any failure is this file's failure
-        log.debug("trafilatura failed on %s", path, exc_info=True)
-        yield _failure(path, f"HTML extraction failed ({type(exc).__name__}: {exc})")
-        return
+        log.debug("trafilatura failed on %s", origin, exc_info=True)
+        return _failure(origin, f"HTML extraction failed ({type(exc).__name__}: {exc})")
     if not isinstance(doc, Document) or not doc.text:
-        yield _failure(path, "no article text found in the HTML")
-        return
+        return _failure(origin, "no article text found in the HTML")
     title = doc.title
     lines = doc.text.splitlines()
     if title and lines and clean_text(lines[0]) == clean_text(title):
         lines = lines[1:]  # the headline is often repeated as the first line of the body
-    yield _article(
-        path,
-        path.name,
+    return _article(
+        origin,
+        where,
         paragraphs=clean_paragraphs(lines, doc.sitename),
         title=title,
-        url=doc.url,
+        url=doc.url or base_url,
         published=parse_date(doc.date) if doc.date else None,
         author=doc.author,
         source=doc.sitename,
@@ -342,7 +353,7 @@ def _string(value: Any) -> str | None:
 
 
 def _article(
-    path: Path,
+    origin: Path | str,
     where: str,
     *,
     paragraphs: list[str],
@@ -358,14 +369,14 @@ def _article(
 ) -> Item:
     """Apply the rules every Article shares: a stable id, a title, a language, the resolved path."""
     if not paragraphs:
-        return Failure(str(path), f"{where}: no article text left after removing boilerplate")
-    resolved = path.resolve()
+        return Failure(str(origin), f"{where}: no article text left after removing boilerplate")
+    resolved = origin.resolve() if isinstance(origin, Path) else None  # a URL has no path
     title = clean_text(title) if title else ""
     lang = lang.lower() if lang else None
     if lang not in ("id", "en"):
         lang = detect_lang(" ".join([title, *paragraphs]))
     return Article(
-        id=record_id or url or f"file:{resolved}{fallback_id or ''}",
+        id=record_id or url or f"file:{resolved or origin}{fallback_id or ''}",
         title=title or _title_from(paragraphs[0]),
         paragraphs=tuple(paragraphs),
         url=url,
@@ -373,7 +384,7 @@ def _article(
         author=clean_text(author) if author else None,
         source=source,
         lang=lang,
-        path=str(resolved),
+        path=str(resolved) if resolved else None,
         extra=extra or {},
     )
 
@@ -388,5 +399,7 @@ def _title_from(paragraph: str) -> str:
     return head.rstrip(",;:-– ") + "…"
 
 
-def _failure(path: Path, reason: str) -> Failure:
-    return Failure(str(path), f"{path.name}: {reason}")
+def _failure(origin: Path | str, reason: str) -> Failure:
+    if isinstance(origin, str):  # a URL: the reason alone, the URL is the Failure's path
+        return Failure(origin, reason)
+    return Failure(str(origin), f"{origin.name}: {reason}")
