@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -12,18 +13,23 @@ from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.search import Filters, Searcher
+from assistant import answer_cli, evaluate, serve_cli, web_cli
+from assistant.search import MODES, Filters, Searcher
+from index.dedupe import Duplicates
 from index.embed import Embedder
 from index.indexer import Indexer, IndexReport
 from index.lock import StoreBusyError, writer_lock
 from index.settings import StoreSettings
 from index.store import EmptyStoreError, ModelMismatchError, Store
+from index.web import index_with_web, is_url
 
 log = logging.getLogger("kabar")
 err = Console(stderr=True)
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 EXPECTED_ERRORS = (ModelMismatchError, EmptyStoreError, StoreBusyError, ValueError, OSError)
 
 
@@ -36,18 +42,20 @@ def store_settings(args: argparse.Namespace) -> StoreSettings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    if not args.paths and not args.feeds:
+        raise ValueError("give files, folders or URLs to index, or --feeds")
     settings = store_settings(args)
     store = Store.open(settings)
     embedder = Embedder(settings.model, settings.model_cache)
-    indexer = Indexer(store, embedder, chunk_tokens=settings.chunk_tokens)
+    indexer = Indexer(store, embedder, chunk_tokens=settings.chunk_tokens, batch_chunks=args.batch)
     started = time.perf_counter()
     with writer_lock(settings, timeout=args.wait):
         if args.rebuild:
             store.drop()
         if args.json:
-            report = indexer.run(args.paths, prune=args.prune)
+            report = _index(settings, indexer, args)
         else:
-            report = _index_with_progress(indexer, args)
+            report = _index_with_progress(settings, indexer, args)
     elapsed = time.perf_counter() - started
     if args.json:
         _out(report.to_json())
@@ -56,7 +64,27 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def _index_with_progress(indexer: Indexer, args: argparse.Namespace) -> IndexReport:
+def _index(
+    settings: StoreSettings,
+    indexer: Indexer,
+    args: argparse.Namespace,
+    progress: Callable[[int, int], None] | None = None,
+) -> IndexReport:
+    """Files and folders go to the indexer; http(s) URLs and --feeds to the fetcher first."""
+    urls = [p for p in args.paths if is_url(p)]
+    paths = [p for p in args.paths if not is_url(p)]
+    if not urls and not args.feeds:
+        return indexer.run(paths, prune=args.prune, progress=progress)
+    report, web = index_with_web(
+        settings, indexer, paths, urls, args.feeds, prune=args.prune, progress=progress
+    )
+    log.info("web: %s", web.summary())
+    return report
+
+
+def _index_with_progress(
+    settings: StoreSettings, indexer: Indexer, args: argparse.Namespace
+) -> IndexReport:
     columns = (
         TextColumn("[bold]indexing"),
         BarColumn(),
@@ -70,17 +98,29 @@ def _index_with_progress(indexer: Indexer, args: argparse.Namespace) -> IndexRep
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return indexer.run(args.paths, prune=args.prune, progress=update)
+        return _index(settings, indexer, args, update)
 
 
 def _print_report(report: IndexReport, elapsed: float, total_chunks: int) -> None:
     err.print(
         f"[green]added {report.added}[/], updated {report.updated}, "
-        f"unchanged {report.unchanged}, removed {report.removed}; "
+        f"unchanged {report.unchanged}, removed {report.removed}, "
+        f"near-duplicates {report.duplicates}; "
         f"{report.chunks} chunks written, {total_chunks} in the store ({elapsed:.1f}s)"
     )
     for failure in report.failed:
-        err.print(f"[red]failed[/] {failure.path}: {failure.error}", markup=True, highlight=False)
+        # One line per bad input, however long or odd its name (scripts grep this).
+        err.print(
+            f"[red]failed[/] {_printable(failure.path)}: {_printable(failure.error)}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _printable(text: str) -> str:
+    """A file name or message on one line and not read as markup: control characters escaped."""
+    return escape(_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -90,10 +130,17 @@ def cmd_search(args: argparse.Namespace) -> int:
         date_to=args.date_to,
         sources=tuple(args.source or ()),
         langs=tuple(args.lang or ()),
+        recency_half_life_days=args.recent,
     )
-    hits = searcher.search(args.query, k=args.k, filters=filters)
+    hits = searcher.search(args.query, k=args.k, filters=filters, mode=args.mode)
+    copies = Duplicates.for_store(searcher.store)  # other outlets' copies of each article
     if args.json:
-        _out([hit.to_json() for hit in hits])
+        _out(
+            [
+                {**hit.to_json(), "alternates": copies.citation_sources(hit.article_id)}
+                for hit in hits
+            ]
+        )
         return 0
     for rank, hit in enumerate(hits, 1):
         first, last = hit.paragraphs
@@ -101,14 +148,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         meta = ", ".join(x for x in (hit.source, hit.published) if x)
         sys.stdout.write(f"{rank}. [{hit.score:.3f}] {hit.title} ({meta}) {where}\n")
         sys.stdout.write(f"   {hit.text[:300]}\n")
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.ui import build_app
-
-    app = build_app(Searcher.from_settings(store_settings(args)))
-    app.queue().launch(server_name=args.host, server_port=args.port, show_error=True)
+        also = [a.source or a.url or a.article_id for a in copies.alternates_of(hit.article_id)]
+        if also:
+            sys.stdout.write(f"   also in: {', '.join(also)}\n")
     return 0
 
 
@@ -123,14 +165,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    index = sub.add_parser("index", help="index files or folders of news articles")
-    index.add_argument("paths", nargs="+", metavar="PATH")
+    index = sub.add_parser("index", help="index files, folders or web pages of news articles")
+    index.add_argument("paths", nargs="*", metavar="PATH|URL")
+    index.add_argument("--feeds", action="store_true", help="also index every followed feed")
     _add_store(index)
     index.add_argument("--prune", action="store_true", help="remove articles whose source is gone")
     index.add_argument("--rebuild", action="store_true", help="drop the store first (model change)")
     index.add_argument("--json", action="store_true", help="print one JSON summary")
     index.add_argument(
         "--wait", type=float, default=600.0, help="seconds to wait for another writer"
+    )
+    index.add_argument(
+        "--batch",
+        type=int,
+        default=512,
+        metavar="CHUNKS",
+        help="chunks embedded and written at a time (default 512; smaller uses less memory)",
     )
     index.set_defaults(func=cmd_index)
 
@@ -146,14 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument("--source", action="append", help="only this source (repeatable)")
     search.add_argument("--lang", action="append", choices=["id", "en"], help="only this language")
+    search.add_argument("--mode", choices=MODES, help="dense, bm25 or hybrid (default hybrid)")
+    search.add_argument(
+        "--recent", type=float, metavar="DAYS", help="favour newer articles (half-life in days)"
+    )
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(func=cmd_search)
 
-    serve = sub.add_parser("serve", help="start the web chat")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=7860)
-    _add_store(serve)
-    serve.set_defaults(func=cmd_serve)
+    serve_cli.register(sub)
+    evaluate.register(sub)
+    answer_cli.register(sub)
+    web_cli.register(sub)
     return parser
 
 
@@ -168,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except EXPECTED_ERRORS as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
 
 
