@@ -1,9 +1,10 @@
 """The offline answer: the few retrieved sentences that best answer the question, each cited.
 
 No model writes anything here. The best-scoring sentence (see `assistant.evidence`) leads; up to
-two more join it when they score nearly as well and say something new. They are read in order
-(articles by their best sentence, sentences in article order) and framed in the asker's
-language. Evidence in the other language is quoted verbatim and introduced as such, e.g.
+two more join it when they score nearly as well and say something new. The rest follow in
+reading order (articles by their best sentence, sentences in article order); neighbouring
+sentences of one paragraph share one citation. All is framed in the asker's language.
+Evidence in the other language is quoted verbatim and introduced as such, e.g.
 "According to the Indonesian source (Kompas.com, 2022-01-21): “…” [1]".
 """
 
@@ -73,22 +74,44 @@ def _where(sentence: Sentence) -> str:
     return ", ".join(x for x in (hit.source, (hit.published or "")[:10]) if x)
 
 
+def _groups(sentences: list[Sentence]) -> list[list[Sentence]]:
+    """Runs of sentences that sit side by side in one paragraph: one citation covers each run,
+    so the sources panel does not show the same paragraph twice."""
+    groups: list[list[Sentence]] = []
+    for sentence in sentences:
+        last = groups[-1][-1] if groups else None
+        if (
+            last is not None
+            and last.paragraph == sentence.paragraph
+            and not sentence.paragraph.text[last.end : sentence.start].strip()
+        ):
+            groups[-1].append(sentence)
+        else:
+            groups.append([sentence])
+    return groups
+
+
 def compose(evidence: Evidence, lang: str) -> Composed:
-    """A short answer in `lang` from the selected sentences, each followed by its `[n]`: one
-    citation per sentence, so every quote is exactly the sentence the answer shows."""
+    """A short answer in `lang` from the selected sentences, each run followed by its `[n]`:
+    every quote is exactly the text the answer shows."""
     pieces: list[str] = []
     citations: list[Citation] = []
     previous_rank: int | None = None
-    for n, sentence in enumerate(select(evidence), 1):
-        citations.append(citation(n, sentence.paragraph, sentence.text))
-        source_lang = _lang_of(sentence)
+    groups = _groups(select(evidence))
+    # The run holding the best sentence leads, so the answer opens with the fact asked for.
+    groups.sort(key=lambda g: evidence.sentences[0] not in g)
+    for n, group in enumerate(groups, 1):
+        first = group[0]
+        quote = first.paragraph.text[first.start : group[-1].end]
+        citations.append(citation(n, first.paragraph, quote))
+        source_lang = _lang_of(first)
         if source_lang == lang:
             if not pieces:
                 pieces.append(phrase(lang, "intro"))
-            pieces.append(f" {sentence.text} [{n}]")
+            pieces.append(f" {quote} [{n}]")
         else:
-            if sentence.rank != previous_rank:
-                where = _where(sentence)
+            if first.rank != previous_rank:
+                where = _where(first)
                 intro = phrase(
                     lang,
                     "source_in",
@@ -96,8 +119,8 @@ def compose(evidence: Evidence, lang: str) -> Composed:
                     where=f" ({where})" if where else "",
                 )
                 pieces.append(f"{' ' if pieces else ''}{intro}")
-            pieces.append(f" “{sentence.text}” [{n}]")
-        previous_rank = sentence.rank
+            pieces.append(f" “{quote}” [{n}]")
+        previous_rank = first.rank
     if pieces:
         pieces[0] = pieces[0].lstrip()
     return Composed(tuple(pieces), tuple(citations))

@@ -69,4 +69,11 @@ def serve(services: Services, host: str, port: int, auth: tuple[str, str] | None
 
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         log.warning("serving on %s without KABAR_AUTH: anyone who can reach it can use it", host)
-    uvicorn.run(create_app(services, auth), host=host, port=port, log_level="warning")
+    # Open streams (a browser tab, a queue) would otherwise hold a SIGTERM'd server up for good.
+    uvicorn.run(
+        create_app(services, auth),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )

@@ -106,3 +106,18 @@ def test_evidence_of_a_standalone_question(scorer: EvidenceScorer) -> None:
     searched = Standalone("kapan itu? (Pekalongan, banjir)", True, "banjir Pekalongan")
     evidence = scorer.gather(searched.question, scorer.searcher.search(searched.question, 6))
     assert evidence.best is not None and "Pekalongan" in evidence.best.paragraph.hit.title
+
+
+def test_best_sentence_leads_and_neighbours_share_one_citation(scorer: EvidenceScorer) -> None:
+    question = "Who won the women's race at the Malang Highland Marathon?"
+    hits = scorer.searcher.search(question, k=6)
+    evidence = scorer.gather(question, hits)
+    composed = compose(evidence, "en")
+    assert evidence.sentences[0].text in composed.citations[0].quote
+    for a in composed.citations:
+        for b in composed.citations:
+            if a.n < b.n and (a.article_id, a.paragraphs) == (b.article_id, b.paragraphs):
+                # Two citations of one paragraph only when their sentences are not neighbours.
+                paragraph = next(p for p in a.text.split("\n\n") if a.quote in p)
+                joined = f"{a.quote} {b.quote}"
+                assert joined not in paragraph and f"{b.quote} {a.quote}" not in paragraph

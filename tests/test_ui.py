@@ -173,14 +173,17 @@ def test_ask_in_indonesian_and_english_with_citations(page, tmp_path: Path) -> N
     first = page.locator("#kabar-chat a.kabar-cite").first
     n = cite_number(first)
     card = page.locator(f"#kabar-src-{n}")
-    assert not card.locator("details p").is_visible()
+    assert not card.locator("details p").first.is_visible()
     first.click()
     page.wait_for_timeout(300)
     assert "kabar-active" in (card.get_attribute("class") or "")
-    assert card.locator("details p").is_visible()
+    assert card.locator("details p").first.is_visible()
     assert card.locator("details mark").count() >= 1
 
     page.locator("#kabar-clear").click()
+    page.wait_for_function(
+        "() => !document.querySelector(\"#kabar-chat .message.bot, #kabar-chat [data-testid='bot']\")"
+    )
     ask(page, "Who won the women's race at the Malang Highland Marathon?")
     check_citations(page)
     page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
@@ -231,7 +234,8 @@ def test_gradio_client_and_json_api(app_url: str) -> None:
 
     client = Client(app_url, verbose=False)
     answer = client.predict("Who won the Malang Highland Marathon?", "", api_name="/ask")
-    assert set(answer) == {"answer", "lang", "abstained", "citations"}
+    # The documented shape of `kabar ask --json`, plus `related` (closest articles when abstaining).
+    assert set(answer) == {"answer", "lang", "abstained", "citations", "related"}
     assert answer["lang"] == "en" and answer["citations"]
     hits = client.predict("Gunung Slamet", 3, api_name="/search")
     assert len(hits) == 3 and "Slamet" in json.dumps(hits)
