@@ -382,14 +382,19 @@ class Store:
             collection.delete(ids=pending[start : start + MAX_BATCH])
         self._wrote()
 
+    def _searchable(self) -> Any:
+        """The collection, or a clear error when there is nothing to search yet."""
+        collection = self._existing()
+        if collection is None or collection.count() == 0:
+            raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
+        return collection
+
     def nearest(
         self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
         """Ids and cosine similarities of the nearest chunks (optionally among `ids`) without
         their text: several times cheaper than `query` when most candidates are discarded."""
-        collection = self._existing()
-        if collection is None or collection.count() == 0:
-            raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
+        collection = self._searchable()
         result = collection.query(
             query_embeddings=[vector.tolist()],
             n_results=k,
@@ -410,9 +415,7 @@ class Store:
     ) -> list[Hit]:
         """Nearest chunks by cosine similarity (score = 1 - cosine distance), optionally only
         among chunks matching `where` or among the given `ids`."""
-        collection = self._existing()
-        if collection is None or collection.count() == 0:
-            raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
+        collection = self._searchable()
         result = collection.query(
             query_embeddings=[vector.tolist()],
             n_results=k,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,7 @@ def test_search_finds_kompas_geneva_paragraph_first(news_store: Path) -> None:
         "paragraphs",
         "text",
         "score",
+        "alternates",  # other outlets' near-duplicate copies (index/dedupe.py)
     }
     assert top["title"] == "Ketegangan di Ukraina Sangat Panas, AS-Rusia Gelar Rapat Darurat"
     assert "Jenewa" in top["text"]
@@ -103,3 +105,23 @@ def test_search_on_empty_store_is_a_clear_error(tmp_path: Path) -> None:
     result = kabar("search", "apa saja", store=tmp_path / "none")
     assert result.returncode == 2
     assert "kabar index" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [("Where will the US and Russia meet?", "en"), ("Di mana AS dan Rusia akan bertemu?", "id")],
+)
+def test_ask_cites_the_jenewa_paragraph_in_the_askers_language(
+    news_store: Path, question: str, lang: str
+) -> None:
+    """`kabar ask --json` over the Kompas page plus Detik (the answers issue's acceptance)."""
+    result = kabar("ask", question, "--json", store=news_store)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["lang"] == lang and not answer["abstained"]
+    numbers = {c["n"] for c in answer["citations"]}
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer["answer"])}
+    assert cited and cited <= numbers
+    jenewa = [c for c in answer["citations"] if "Jenewa" in c["quote"]]
+    assert jenewa and jenewa[0]["title"].startswith("Ketegangan di Ukraina")
+    assert jenewa[0]["quote"] in answer["answer"]
