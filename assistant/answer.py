@@ -22,7 +22,7 @@ from assistant.evidence import Evidence, EvidenceScorer
 from assistant.language import phrase, question_lang
 from assistant.llm import LLM, build_prompt
 from assistant.records import Answer, Citation
-from assistant.search import Filters, Searcher
+from assistant.search import Filters, Query, Searcher
 from assistant.settings import Settings
 from index.records import Hit
 
@@ -122,12 +122,15 @@ class Assistant:
         yield Answer(composed.text, lang, False, composed.citations, searched.question)
 
     def evidence(self, searched: Standalone, filters: Filters | None = None) -> Evidence:
-        """Retrieve for the standalone question and score the sentences found."""
-        return self.scorer.gather(searched.question, self._retrieve(searched, filters))
+        """Retrieve for the standalone question and score the sentences found; the question is
+        embedded once for both."""
+        query = self.searcher.prepare_one(searched.question)
+        hits = self._retrieve(searched, query, filters)
+        return self.scorer.gather(searched.question, hits, query.vector)
 
-    def _retrieve(self, searched: Standalone, filters: Filters | None) -> list[Hit]:
+    def _retrieve(self, searched: Standalone, query: Query, filters: Filters | None) -> list[Hit]:
         k = self.settings.k
-        hits = self.searcher.search(searched.question, k=k, filters=filters)
+        hits = self.searcher.run(query, k, filters)
         if not (searched.follow_up and searched.previous):
             return hits
         # Retrieval follows the conversation: the best chunks, for this question, of the
@@ -139,7 +142,9 @@ class Assistant:
         if restriction:
             clauses.append(restriction)
         where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        vector = self.searcher.embedder.embed_query(searched.question)
+        vector = query.vector
+        if vector is None:  # a BM25-only searcher did not embed the question
+            vector = self.searcher.embedder.embed_query(searched.question)
         carried = [
             replace(h, similarity=h.score)
             for h in self.searcher.store.query(vector, CARRIED_ARTICLES, where=where)

@@ -179,7 +179,11 @@ class EvidenceScorer:
     def _tokens(self, text: str) -> set[str]:
         return set(self.searcher.lexical.tokenizer.tokens(text))
 
-    def gather(self, question: str, hits: Sequence[Hit]) -> Evidence:
+    def gather(
+        self, question: str, hits: Sequence[Hit], vector: np.ndarray | None = None
+    ) -> Evidence:
+        """Score the hits' sentences; `vector` is the question's embedding when the caller has
+        it already (from searching), else it is embedded here."""
         weights = self._weights(self.searcher.lexical.tokenizer.tokens(question))
         total_weight = sum(weights.values())
 
@@ -188,7 +192,7 @@ class EvidenceScorer:
                 return 0.0
             return sum(w for t, w in weights.items() if t in tokens) / total_weight
 
-        sentences = self._sentences(question, hits, coverage)
+        sentences = self._sentences(question, hits, coverage, vector)
         best_by_hit: dict[int, float] = {}
         for sentence in sentences:
             best_by_hit.setdefault(sentence.rank, sentence.similarity)
@@ -228,7 +232,11 @@ class EvidenceScorer:
         return math.log(1.0 + (total + 0.5) / 0.5)
 
     def _sentences(
-        self, question: str, hits: Sequence[Hit], coverage: Callable[[set[str]], float]
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        coverage: Callable[[set[str]], float],
+        vector: np.ndarray | None,
     ) -> list[Sentence]:
         """Candidate sentences of the hits, scored and sorted best first."""
         candidates: list[tuple[Paragraph, int, int, int]] = []
@@ -253,7 +261,7 @@ class EvidenceScorer:
         asked = {w.lower() for w in _WORD.findall(question)}
         focus = focus_word(question)
         embedder = self.searcher.embedder
-        query = embedder.embed_query(question)
+        query = vector if vector is not None else embedder.embed_query(question)
         cosines = embedder.embed_passages([p.text[s:e] for p, s, e, _ in candidates]) @ query
         sentences = []
         for (paragraph, start, end, rank), cosine in zip(candidates, cosines, strict=True):

@@ -173,15 +173,20 @@ class Searcher:
             )
         return queries
 
+    def prepare_one(self, text: str, mode: Mode | None = None) -> Query:
+        """One question ready to search, or a clear error before spending seconds loading the
+        model when the store is empty."""
+        if self.store.count() == 0:
+            raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
+        return self.prepare([text], mode)[0]
+
     def search(
         self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None
     ) -> list[Hit]:
         if k < 1:
             raise ValueError("k must be at least 1")
-        if self.store.count() == 0:  # say so before spending seconds loading the model
-            raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
         mode = mode or self.config.mode
-        return self.run(self.prepare([query], mode)[0], k, filters, mode)
+        return self.run(self.prepare_one(query, mode), k, filters, mode)
 
     def run(
         self, query: Query, k: int, filters: Filters | None = None, mode: Mode | None = None
