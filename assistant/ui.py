@@ -54,10 +54,6 @@ def make_filters(
     )
 
 
-def _final_message(answer: Answer, words: dict[str, str]) -> str:
-    return answer_html(answer.text, [c.n for c in answer.citations])
-
-
 def _panel(answer: Answer, words: dict[str, str]) -> str:
     if answer.abstained:
         return sources_html(answer.related, words, heading_key="closest")
@@ -102,7 +98,8 @@ def build_ui(services: Services) -> gr.Blocks:
                     chat[-1] = {"role": "assistant", "content": answer_html(streamed)}
                     yield chat, pairs, panel, ""
                     continue
-                chat[-1] = {"role": "assistant", "content": _final_message(item, words)}
+                final = answer_html(item.text, [c.n for c in item.citations])
+                chat[-1] = {"role": "assistant", "content": final}
                 if item.standalone_question and item.standalone_question != message:
                     searched = {"title": words["searched"], "status": "done"}
                     chat.insert(
