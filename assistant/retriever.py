@@ -18,8 +18,8 @@ from langchain_core.callbacks import (
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.search import Filters, Searcher
 from index.records import Hit
+from index.search.searcher import Filters, Searcher
 from index.settings import DEFAULT_MODEL, StoreSettings
 
 

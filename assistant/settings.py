@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from index.settings import StoreSettings
 
@@ -41,17 +41,47 @@ class LLMSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """How `kabar serve` listens: port, optional login, whether the add tab is shown."""
+
+    port: int = 7860
+    auth: str | None = None  # "user:password"; unset means no login (localhost only)
+    uploads: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: object) -> ServeSettings:
+        port = env.get("KABAR_PORT")
+        settings = cls(
+            port=int(port) if port else cls.port,
+            auth=env.get("KABAR_AUTH") or None,
+            uploads=env.get("KABAR_UPLOADS", "1") != "0",
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything `Assistant` needs: where the index is, how many passages to read, which LLM."""
 
     store: StoreSettings
     llm: LLMSettings = field(default_factory=LLMSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     k: int = 6  # passages retrieved per question
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **store_overrides: object) -> Settings:
-        """`KABAR_*` variables, then flags (`store=...`; a `None` flag means "not given")."""
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        store: object = None,
+        port: int | None = None,
+        auth: str | None = None,
+        uploads: bool | None = None,
+    ) -> Settings:
+        """`KABAR_*` variables, then flags; a `None` flag means "not given"."""
         env = os.environ if env is None else env
         return cls(
-            store=StoreSettings.from_env(env, **store_overrides), llm=LLMSettings.from_env(env)
+            store=StoreSettings.from_env(env, store=store),
+            llm=LLMSettings.from_env(env),
+            serve=ServeSettings.from_env(env, port=port, auth=auth, uploads=uploads),
         )

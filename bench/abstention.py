@@ -29,9 +29,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant.abstain import FEATURES, Abstention, default_path, fit  # noqa: E402
-from assistant.answer import Assistant  # noqa: E402
-from assistant.conversation import Standalone  # noqa: E402
+from assistant.answer.abstain import FEATURES, Abstention, default_path, fit  # noqa: E402
+from assistant.answer.conversation import Standalone  # noqa: E402
+from assistant.answer.pipeline import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "qa"
@@ -58,7 +58,7 @@ Found = list[dict[str, float] | None]  # None: no usable sentence at all, always
 def features(assistant: Assistant, rows: Sequence[dict[str, Any]]) -> Found:
     found: Found = []
     for row in rows:
-        evidence = assistant.evidence(Standalone(row["question"]))
+        evidence = assistant.answer.evidence(Standalone(row["question"]))
         found.append(evidence.features() if evidence.best else None)
     return found
 

@@ -24,8 +24,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant.answer import Assistant  # noqa: E402
-from assistant.citations import markers  # noqa: E402
+from assistant.answer.citations import markers  # noqa: E402
+from assistant.answer.pipeline import Assistant  # noqa: E402
 from assistant.records import Answer, Citation  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "split": args.split,
         "questions": len(results),
         "answered": len(answered),
-        "llm": assistant.llm is not None,
+        "llm": assistant.answer.llm is not None,
         "gold_in_cited": share(sum(r["gold_in_cited"] for r in answered), len(answered)),
         "gold_in_quote": share(sum(r["gold_in_quote"] for r in answered), len(answered)),
         "gold_in_cited_all_questions": share(

@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from index.chunk import embedding_text
-from index.embed import Embedder
-from index.indexer import Indexer
+from index.chunking import embedding_text
+from index.embed.embedder import Embedder
+from index.indexing import Indexer
 from index.settings import StoreSettings
-from index.store import Store
+from index.store.chroma import Store
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

@@ -136,7 +136,7 @@ def wait_until_up(base: str, app: subprocess.Popen[bytes], timeout: float = 300)
 def store_check(store: Path) -> dict[str, Any]:
     """Articles and chunks as the store's own bookkeeping sees them."""
     from index.settings import StoreSettings
-    from index.store import Store
+    from index.store.chroma import Store
 
     articles = Store.open(StoreSettings(store=store)).articles()
     chunk_ids = [cid for a in articles.values() for cid in a.chunk_ids]

@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.evaluate import load_questions
-from assistant.search import MODES, Filters, Searcher
+from index.search.evaluate import load_questions
+from index.search.searcher import MODES, Filters, Searcher
 from index.settings import StoreSettings
 
 REPO = Path(__file__).resolve().parents[1]

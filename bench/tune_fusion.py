@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluate import Question, load_questions
-from assistant.fusion import FusionParams, fuse
-from assistant.rerank import cap_per_article
-from assistant.search import Candidates, Filters, Searcher
-from index.lexical import LexicalCache
+from index.search.evaluate import Question, load_questions
+from index.search.fusion import FusionParams, fuse
+from index.search.postprocess import cap_per_article
+from index.search.searcher import Candidates, Filters, Searcher
 from index.settings import StoreSettings
-from index.tokenize import Tokenizer
+from index.store.lexical import LexicalCache
+from index.store.tokenize import Tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 FACQA = REPO.parent / "shared" / "data" / "qa" / "facqa.jsonl"

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from index.embed import Embedder
+from index.embed.embedder import Embedder
 from index.settings import DEFAULT_MODEL, StoreSettings
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-SAMPLES = REPO / "index" / "data" / "samples"
-KOMPAS = SHARED_DATA / "raw" / "kompas-2022-01-21-as-rusia-rapat-darurat.txt"
-
-
-def model_cache() -> Path:
-    """The user's model cache: the prepared e5 folder is built once per machine, not per test."""
-    return StoreSettings.from_env(os.environ).model_cache
+from tests.fixtures.paths import SHARED_DATA, model_cache
 
 
 @pytest.fixture(scope="session")

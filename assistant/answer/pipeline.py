@@ -1,0 +1,189 @@
+"""`Assistant`: one question (and its conversation) in, a cited answer in the asker's language out.
+
+question ─► language ─► standalone question ─► search (+ the previous question's articles)
+         ─► evidence (sentences scored) ─► abstain? ─► LLM answer, checked │ offline composer
+
+`Assistant` keeps no per-question state, so one instance serves many users at once; everything
+it holds (searcher, model, LLM client, abstention model) is read-only after construction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+from assistant.answer.abstain import Abstention
+from assistant.answer.citations import MarkerFilter, best_quote, citation, claims, markers
+from assistant.answer.compose import compose, related
+from assistant.answer.conversation import History, Standalone, standalone, turns
+from assistant.answer.evidence import Evidence, EvidenceScorer
+from assistant.answer.llm import LLM, build_prompt
+from assistant.answer.phrases import phrase, question_lang
+from assistant.records import Answer, Citation
+from assistant.settings import Settings
+from index.records import Hit
+from index.search.searcher import Filters, Query, Searcher
+
+log = logging.getLogger(__name__)
+
+CARRIED_ARTICLES = 2  # articles of the previous question searched again for a follow-up
+
+
+def _describe(citation: Citation) -> str:
+    where = ", ".join(x for x in (citation.source, citation.published) if x)
+    name = f"“{citation.title or citation.article_id}”"
+    return f"{name} ({where})" if where else name
+
+
+def abstention_text(lang: str, closest: tuple[Citation, ...]) -> str:
+    """Saying that the news does not answer, and naming the closest articles, in `lang`."""
+    if not closest:
+        return phrase(lang, "nothing")
+    names = "; ".join(_describe(c) for c in closest)
+    return f"{phrase(lang, 'abstain')} {phrase(lang, 'closest')} {names}."
+
+
+class Assistant:
+    """Answers questions about the indexed news; see the module docstring for the steps."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        searcher: Searcher,
+        llm: LLM | None = None,
+        abstention: Abstention | None = None,
+    ) -> None:
+        self.settings = settings
+        self.searcher = searcher
+        self.scorer = EvidenceScorer(searcher)
+        if llm is None and settings.llm.configured:
+            llm = LLM(settings.llm)
+        self.llm = llm
+        self._abstention = abstention
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        return cls(settings, Searcher.from_settings(settings.store))
+
+    @property
+    def abstention(self) -> Abstention:
+        """The calibrated model, read on first use (calibration itself runs without one)."""
+        with self._lock:
+            if self._abstention is None:
+                self._abstention = Abstention.load()
+            return self._abstention
+
+    def ask(
+        self,
+        question: str,
+        history: History = (),
+        lang: str | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """The final answer, without streaming."""
+        for item in self.stream(question, history, lang, filters):
+            if isinstance(item, Answer):
+                return item
+        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+
+    def stream(
+        self,
+        question: str,
+        history: History = (),
+        lang: str | None = None,
+        filters: Filters | None = None,
+    ) -> Iterator[str | Answer]:
+        """Text deltas as the answer is written, then the final `Answer` (whose text is what
+        the deltas add up to, apart from surrounding whitespace)."""
+        question = " ".join(question.split())
+        if not question:
+            raise ValueError("the question is empty")
+        pairs = turns(history)
+        lang = question_lang(question, lang, [q for q, _ in pairs])
+        searched = standalone(question, pairs, self.llm)
+        evidence = self.evidence(searched, filters)
+        if self.abstention.abstains(evidence):
+            closest = tuple(related(evidence))
+            text = abstention_text(lang, closest)
+            yield text
+            yield Answer(text, lang, True, (), searched.question, related=closest)
+            return
+        if self.llm is not None:
+            try:
+                yield from self._llm_answer(searched, evidence, lang, pairs)
+                return
+            except Exception:  # offline-first: a broken endpoint still gets an answer
+                log.exception("the LLM failed; answering with the offline composer")
+        composed = compose(evidence, lang)
+        yield from composed.pieces
+        yield Answer(composed.text, lang, False, composed.citations, searched.question)
+
+    def evidence(self, searched: Standalone, filters: Filters | None = None) -> Evidence:
+        """Retrieve for the standalone question and score the sentences found; the question is
+        embedded once for both."""
+        query = self.searcher.prepare_one(searched.question)
+        hits = self._retrieve(searched, query, filters)
+        return self.scorer.gather(searched.question, hits, query.vector)
+
+    def _retrieve(self, searched: Standalone, query: Query, filters: Filters | None) -> list[Hit]:
+        k = self.settings.k
+        hits = self.searcher.run(query, k, filters)
+        if not (searched.follow_up and searched.previous):
+            return hits
+        # Retrieval follows the conversation: the best chunks, for this question, of the
+        # articles the previous question found come first.
+        earlier = self.searcher.search(searched.previous, k=CARRIED_ARTICLES, filters=filters)
+        ids = list(dict.fromkeys(h.article_id for h in earlier))
+        carried = self.searcher.within(query, ids, CARRIED_ARTICLES, filters)
+        seen = {h.chunk_id for h in carried}
+        return (carried + [h for h in hits if h.chunk_id not in seen])[:k]
+
+    def _llm_answer(
+        self,
+        searched: Standalone,
+        evidence: Evidence,
+        lang: str,
+        pairs: list[tuple[str, str]],
+    ) -> Iterator[str | Answer]:
+        assert self.llm is not None
+        prompt = build_prompt(
+            searched.question, evidence, lang, pairs, self.settings.llm.context_tokens
+        )
+        checker = MarkerFilter(prompt.numbered)
+        written: list[str] = []
+        for delta in self.llm.stream(prompt.messages):
+            shown = checker.feed(delta)
+            if shown:
+                written.append(shown)
+                yield shown
+        tail = checker.flush()
+        if tail:
+            written.append(tail)
+            yield tail
+        text = "".join(written).strip()
+        if checker.removed:
+            log.warning("removed unknown citations %s from the LLM answer", checker.removed)
+        cited = list(dict.fromkeys(markers(text)))
+        if not cited:
+            note = phrase(lang, "unsupported")
+            yield f"\n\n{note}"
+            yield Answer(
+                f"{text}\n\n{note}",
+                lang,
+                False,
+                (),
+                searched.question,
+                unsupported=True,
+                related=tuple(related(evidence)),
+            )
+            return
+        supported = claims(text)
+        citations = tuple(
+            citation(
+                n, prompt.numbered[n], best_quote(prompt.numbered[n].text, supported.get(n, []))
+            )
+            for n in sorted(cited)
+        )
+        yield Answer(text, lang, False, citations, searched.question)

@@ -1,0 +1,59 @@
+"""`kabar eval`: measure retrieval on questions with gold answers (see index/search/evaluate.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from assistant.cli.options import JSON, STORE
+from assistant.cli.search import MODES
+
+PER_ARTICLE = 2  # index.search.searcher.SearchConfig().per_article, shown in --help
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from index.search.evaluate import evaluate, load_questions, render
+    from index.search.searcher import SearchConfig, Searcher
+    from index.settings import StoreSettings
+
+    settings = StoreSettings.from_env(store=args.store)
+    questions = load_questions(Path(args.questions), args.split)
+    if not questions:
+        raise ValueError(f"no questions in {args.questions} (split {args.split or 'any'})")
+    if args.k < 5:
+        raise ValueError("--k must be at least 5 (Recall@5 is reported)")
+    modes = list(dict.fromkeys(args.mode or MODES))
+    config = SearchConfig()
+    if args.per_article is not None:
+        config = replace(config, per_article=args.per_article)
+    report = evaluate(Searcher.from_settings(settings, config), questions, modes, args.k)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        sys.stdout.write(render(report))
+    return 0
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "eval", parents=[STORE, JSON], help="measure retrieval on questions with gold answers"
+    )
+    parser.add_argument("questions", metavar="QA.jsonl")
+    parser.add_argument("--k", type=int, default=10, help="hits per question (default 10)")
+    parser.add_argument(
+        "--mode",
+        action="append",
+        choices=MODES,
+        help="retrieval mode to measure, repeatable (default: all, side by side)",
+    )
+    parser.add_argument("--split", help="only records whose `split` field has this value")
+    parser.add_argument(
+        "--per-article",
+        type=int,
+        help=f"cap on chunks of one article in the top k (default {PER_ARTICLE})",
+    )
+    parser.set_defaults(func=cmd_eval)

@@ -1,0 +1,189 @@
+"""`kabar eval`: how often the right article and the right paragraph come back, per search mode.
+
+A question is answered at article level by the first hit from its gold article, and at paragraph
+level by the first hit from that article whose text contains a gold answer. Results are broken
+down by question language and by same- vs cross-language (question vs gold article).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.ingest.language import detect_lang
+from index.records import Hit
+from index.search.searcher import Filters, Mode, Searcher
+
+DIVERSITY_DEPTH = 5
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question with its gold article and answer strings."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    article_id: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one question's gold article and gold paragraph came back (1-based), if at all."""
+
+    question: Question
+    article_rank: int | None
+    paragraph_rank: int | None
+    distinct_articles: int  # among the first DIVERSITY_DEPTH hits
+    cross_lingual: bool
+
+
+def load_questions(path: Path, split: str | None = None) -> list[Question]:
+    """Questions from JSONL: `question`, `answers`, `article_id`; optional `lang`, `id`, `split`."""
+    questions = []
+    for lineno, line in enumerate(path.read_text("utf-8").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not record["answers"] or not record["article_id"]:
+                raise KeyError("answers")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"{path.name}:{lineno}: not a question record (need question, answers, article_id)"
+            ) from exc
+        if split is not None and record.get("split") != split:
+            continue
+        text = str(record["question"])
+        questions.append(
+            Question(
+                id=str(record.get("id") or f"{path.name}:{lineno}"),
+                question=text,
+                answers=tuple(str(a) for a in record["answers"]),
+                article_id=str(record["article_id"]),
+                lang=str(record.get("lang") or detect_lang(text)),
+            )
+        )
+    return questions
+
+
+def _normal(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def _contains_answer(text: str, answers: Iterable[str]) -> bool:
+    normal = _normal(text)
+    return any(_normal(a) and _normal(a) in normal for a in answers)
+
+
+def judge(question: Question, hits: Sequence[Hit], article_lang: str | None) -> Outcome:
+    article_rank = paragraph_rank = None
+    for rank, hit in enumerate(hits, 1):
+        if hit.article_id != question.article_id:
+            continue
+        article_rank = article_rank or rank
+        if paragraph_rank is None and _contains_answer(hit.text, question.answers):
+            paragraph_rank = rank
+    return Outcome(
+        question=question,
+        article_rank=article_rank,
+        paragraph_rank=paragraph_rank,
+        distinct_articles=len({h.article_id for h in hits[:DIVERSITY_DEPTH]}),
+        cross_lingual=article_lang is not None and article_lang != question.lang,
+    )
+
+
+def _level(ranks: Sequence[int | None], k: int) -> dict[str, float]:
+    n = len(ranks) or 1
+    cuts = sorted({cut for cut in (1, 5, k) if cut <= k})
+    metrics = {f"R@{cut}": sum(1 for r in ranks if r and r <= cut) / n for cut in cuts}
+    metrics[f"MRR@{k}"] = sum(1 / r for r in ranks if r and r <= k) / n
+    return {name: round(value, 4) for name, value in metrics.items()}
+
+
+def summarise(outcomes: Sequence[Outcome], k: int) -> dict[str, Any]:
+    """Metrics at both levels plus mean distinct articles in the top 5."""
+    n = len(outcomes)
+    return {
+        "n": n,
+        "article": _level([o.article_rank for o in outcomes], k),
+        "paragraph": _level([o.paragraph_rank for o in outcomes], k),
+        f"articles@{DIVERSITY_DEPTH}": round(sum(o.distinct_articles for o in outcomes) / n, 3)
+        if n
+        else 0.0,
+    }
+
+
+def groups(outcomes: Sequence[Outcome]) -> dict[str, list[Outcome]]:
+    """All questions, then each question language, then same- and cross-language."""
+    found: dict[str, list[Outcome]] = {"all": list(outcomes)}
+    for lang in sorted({o.question.lang for o in outcomes}):
+        found[f"lang={lang}"] = [o for o in outcomes if o.question.lang == lang]
+    found["same-language"] = [o for o in outcomes if not o.cross_lingual]
+    found["cross-language"] = [o for o in outcomes if o.cross_lingual]
+    return {name: group for name, group in found.items() if group}
+
+
+def evaluate(
+    searcher: Searcher,
+    questions: Sequence[Question],
+    modes: Sequence[Mode],
+    k: int = 10,
+    filters: Filters | None = None,
+) -> dict[str, Any]:
+    """Run every question in every mode (each question embedded once) and summarise."""
+    lexical = searcher.lexical
+    article_langs = {row.article_id: row.lang for row in lexical.rows}
+    need_vectors = any(mode != "bm25" for mode in modes)
+    prepared = searcher.prepare(
+        [q.question for q in questions], "hybrid" if need_vectors else "bm25"
+    )
+    report: dict[str, Any] = {
+        "questions": len(questions),
+        "k": k,
+        "per_article": searcher.config.per_article,
+        "modes": {},
+    }
+    for mode in modes:
+        outcomes = [
+            judge(q, searcher.run(p, k, filters, mode), article_langs.get(q.article_id))
+            for q, p in zip(questions, prepared, strict=True)
+        ]
+        report["modes"][mode] = {
+            name: summarise(group, k) for name, group in groups(outcomes).items()
+        }
+    return report
+
+
+def render(report: dict[str, Any]) -> str:
+    """A plain-text table: one row per group and mode."""
+    k = report["k"]
+    names = list(dict.fromkeys(["R@1", "R@5", f"R@{k}", f"MRR@{k}"]))
+    header = (
+        f"{'group':<16}{'mode':<8}{'n':>5}  "
+        + "  ".join(f"{'art ' + m:>10}" for m in names)
+        + "  "
+        + "  ".join(f"{'par ' + m:>10}" for m in names)
+        + f"  {'art@' + str(DIVERSITY_DEPTH):>7}"
+    )
+    lines = [f"{report['questions']} questions, k={k}, per article {report['per_article']}", header]
+    first_mode: dict[str, Any] = next(iter(report["modes"].values()), {})
+    for group in first_mode:
+        for mode, by_group in report["modes"].items():
+            row = by_group[group]
+            cells = [f"{row['article'][m]:>10.4f}" for m in names]
+            cells += [f"{row['paragraph'][m]:>10.4f}" for m in names]
+            diversity = row[f"articles@{DIVERSITY_DEPTH}"]
+            lines.append(
+                f"{group:<16}{mode:<8}{row['n']:>5}  "
+                + "  ".join(cells[: len(names)])
+                + "  "
+                + "  ".join(cells[len(names) :])
+                + f"  {diversity:>7.3f}"
+            )
+    return "\n".join(lines) + "\n"

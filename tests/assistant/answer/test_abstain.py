@@ -1,0 +1,90 @@
+"""Abstention: the calibrated model and its use. Kabar says the news does not answer, in the
+asker's language, and shows the closest articles instead of inventing an answer."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from assistant.answer.abstain import FEATURES, Abstention, default_path, fit
+from assistant.answer.pipeline import Assistant
+from assistant.settings import Settings
+from index.embed.embedder import Embedder
+from index.search.searcher import Searcher
+from index.settings import StoreSettings
+from index.store.chroma import Store
+from tests.fixtures.paths import REPO
+from tests.fixtures.sample_store import sample_questions, sample_store
+
+HELDOUT = REPO / "tests" / "data" / "offcorpus_heldout.jsonl"
+WRITTEN = REPO / "tests" / "data" / "offcorpus_questions.jsonl"
+
+
+def synthetic(n: int, centre: float, seed: int) -> list[dict[str, float]]:
+    rng = random.Random(seed)
+    return [{f: rng.gauss(centre, 0.1) for f in FEATURES} for _ in range(n)]
+
+
+def test_fit_keeps_false_abstentions_within_the_target(tmp_path: Path) -> None:
+    answerable = synthetic(400, 0.8, 1)
+    unanswerable = synthetic(60, 0.5, 2)
+    model = fit(answerable, unanswerable, max_false_abstention=0.05)
+    wrongly = sum(model.probability(f) < model.threshold for f in answerable) / len(answerable)
+    caught = sum(model.probability(f) < model.threshold for f in unanswerable) / len(unanswerable)
+    assert wrongly <= 0.05 and caught >= 0.9
+    assert all(w > 0 for w in model.weights)  # more evidence, more likely answerable
+
+    model.save(tmp_path / "m.json")
+    again = Abstention.load(tmp_path / "m.json")
+    assert again == model
+    assert again.probability(answerable[0]) == model.probability(answerable[0])
+
+
+def test_fit_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="both"):
+        fit(synthetic(10, 0.8, 1), [], 0.05)
+
+
+def test_shipped_threshold_says_how_it_was_calibrated() -> None:
+    model = Abstention.load()
+    data = json.loads(default_path().read_text("utf-8"))
+    assert set(model.features) <= set(FEATURES) and 0 < model.threshold < 1
+    calibration = data["calibration"]
+    assert "bench/abstention.py --calibrate" in calibration["how"]
+    assert calibration["unanswerable"]["offcorpus"] >= 50
+    assert sum(calibration["answerable"].values()) >= 300
+    written = [json.loads(line) for line in WRITTEN.read_text("utf-8").splitlines()]
+    assert {q["lang"] for q in written} == {"id", "en"}
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
+    store: StoreSettings = sample_store(tmp_path_factory, embedder)
+    return Assistant(Settings(store=store), Searcher(Store.open(store), embedder))
+
+
+def test_off_corpus_questions_are_declined_in_the_askers_language(assistant: Assistant) -> None:
+    questions = [json.loads(line) for line in HELDOUT.read_text("utf-8").splitlines()]
+    picked = [q for q in questions if q["lang"] == "id"][:5] + [
+        q for q in questions if q["lang"] == "en"
+    ][:5]
+    declined = 0
+    for q in picked:
+        answer = assistant.ask(q["question"])
+        assert answer.lang == q["lang"]
+        if answer.abstained:
+            declined += 1
+            assert not answer.citations and answer.related
+            opening = {"id": "Berita yang terindeks tidak", "en": "The indexed news does not"}
+            assert answer.text.startswith(opening[q["lang"]])
+            assert answer.related[0].title in answer.text  # the closest articles, named
+    assert declined >= 8, declined
+
+
+def test_answerable_questions_are_answered(assistant: Assistant) -> None:
+    questions = sample_questions()
+    answered = [q for q in questions if not assistant.ask(q["question"]).abstained]
+    assert len(answered) >= 0.9 * len(questions), len(answered)

@@ -1,0 +1,115 @@
+"""Follow-up questions become standalone: offline by carrying the previous question's terms,
+through the LLM when one is configured; history comes as pairs or as chat messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from assistant.answer.conversation import is_follow_up, salient_terms, standalone, turns
+
+US_RUSSIA = "Di mana AS dan Rusia akan bertemu?"
+ANSWER = "Menurut berita yang terindeks: AS dan Rusia akan menggelar rapat darurat di Jenewa. [1]"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "dan apa tanggapan Jerman?",
+        "kapan itu?",
+        "siapa yang memimpin delegasinya?",
+        "when was that?",
+        "and what did Germany say?",
+        "who leads them?",
+        "kapan?",
+    ],
+)
+def test_follow_ups_are_recognised(question: str) -> None:
+    assert is_follow_up(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Berapa harga cabai rawit di Pasar Kramat Jati?",
+        "Who won the 2030 Tbilisi Rapid Chess Open?",
+        "Siapa yang hanya punya satu suara?",  # -nya words that are not possessives
+    ],
+)
+def test_standalone_questions_are_left_alone(question: str) -> None:
+    assert not is_follow_up(question)
+    assert standalone(question, [(US_RUSSIA, ANSWER)]).question == question
+
+
+def test_names_come_first_and_function_words_go() -> None:
+    assert salient_terms(US_RUSSIA) == ["AS", "Rusia", "bertemu"]
+    assert salient_terms("Where will the US and Russia meet in 2022?") == [
+        "US",
+        "Russia",
+        "2022",
+        "meet",
+    ]
+
+
+def test_offline_rewrite_carries_the_previous_question() -> None:
+    searched = standalone("dan apa tanggapan Jerman?", [(US_RUSSIA, ANSWER)])
+    assert searched.follow_up and searched.previous == US_RUSSIA
+    assert searched.question == "dan apa tanggapan Jerman? (AS, Rusia, bertemu)"
+
+
+def test_a_chain_of_follow_ups_keeps_the_topic() -> None:
+    history = [
+        ("Where will the US and Russia meet?", "In Geneva [1]."),
+        ("when was that?", "On Friday [1]."),
+    ]
+    searched = standalone("and who will attend?", history)
+    assert searched.previous == "when was that? (US, Russia, meet)"
+    assert "Russia" in searched.question and "US" in searched.question
+
+
+def test_chat_messages_are_paired_and_status_notes_skipped() -> None:
+    messages = [
+        {"role": "user", "content": US_RUSSIA},
+        {"role": "assistant", "content": US_RUSSIA, "metadata": {"title": "searched"}},
+        {"role": "assistant", "content": ANSWER},
+        {"role": "user", "content": "unanswered, then asked again"},
+    ]
+    assert turns(messages) == [(US_RUSSIA, ANSWER)]
+    searched = standalone("kapan itu?", messages)
+    assert searched.question == "kapan itu? (AS, Rusia, bertemu)"
+
+
+class Recorder:
+    """A stand-in for the LLM rewriter that records what it was given."""
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.seen: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        self.seen.append((question, list(history)))
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+
+def test_the_llm_rewrites_when_configured() -> None:
+    rewriter = Recorder("Apa tanggapan Jerman atas pertemuan AS dan Rusia di Jenewa?")
+    searched = standalone("dan apa tanggapan Jerman?", [(US_RUSSIA, ANSWER)], rewriter)
+    assert searched.question == "Apa tanggapan Jerman atas pertemuan AS dan Rusia di Jenewa?"
+    assert searched.follow_up
+    assert rewriter.seen == [("dan apa tanggapan Jerman?", [(US_RUSSIA, ANSWER)])]
+
+
+def test_a_failing_llm_falls_back_to_the_offline_rewrite() -> None:
+    searched = standalone(
+        "dan apa tanggapan Jerman?", [(US_RUSSIA, ANSWER)], Recorder(ConnectionError("down"))
+    )
+    assert searched.question == "dan apa tanggapan Jerman? (AS, Rusia, bertemu)"
+
+
+def test_no_history_means_no_rewrite_and_no_llm_call() -> None:
+    rewriter = Recorder("should not be used")
+    assert standalone("kapan itu?", [], rewriter).question == "kapan itu?"
+    assert rewriter.seen == []
