@@ -94,11 +94,11 @@ def test_nothing_eligible_returns_nothing(searcher: Searcher) -> None:
 def test_fast_filter_paths_match_chroma_where(
     searcher: Searcher, embedder: Embedder, filters: Filters
 ) -> None:
-    """Fetching eligible ids, over-fetching and post-filtering, and Chroma's `where` agree."""
+    """Fetching eligible ids, over-fetching and post-filtering, and the store's own filter agree."""
     query = "banjir merendam rumah warga"
     vector = embedder.embed_query(query)
     eligible = int(filters.mask(searcher.lexical).sum())  # type: ignore[union-attr]
-    reference = [h.chunk_id for h in searcher.store.query(vector, eligible, filters.where())]
+    reference = [h.chunk_id for h in searcher.store.query(vector, eligible, filters.for_store())]
     for overfetch_max in (0, 10_000):  # ids path, then over-fetch path
         config = replace(searcher.config, overfetch_max=overfetch_max, per_article=10)
         fast = Searcher(searcher.store, embedder, config)
