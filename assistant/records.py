@@ -5,30 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.records import Passage
 
-@dataclass(frozen=True)
-class Citation:
+
+@dataclass(frozen=True, kw_only=True)
+class Citation(Passage):
     """Source `[n]`: one article's paragraph range, and the exact text the answer relies on."""
 
     n: int
-    article_id: str
-    title: str
-    url: str | None
-    published: str | None
-    source: str | None
-    lang: str | None
-    paragraphs: tuple[int, int]  # 1-based, inclusive
     quote: str  # the exact cited text, verbatim from the paragraph
     text: str  # the whole retrieved passage, for a sources panel
 
     def to_json(self) -> dict[str, Any]:
         return {
             "n": self.n,
-            "article_id": self.article_id,
-            "title": self.title,
-            "url": self.url,
-            "published": self.published,
-            "source": self.source,
+            **self.source_json(),
             "paragraphs": list(self.paragraphs),
             "quote": self.quote,
         }
@@ -45,6 +36,7 @@ class Answer:
     standalone_question: str = ""  # what retrieval searched for, after follow-up rewriting
     unsupported: bool = False  # an LLM answer with no valid citation
     related: tuple[Citation, ...] = field(default=())  # closest articles shown when abstaining
+    short: str | None = None  # the short answer stated first (a number, date or name), if any
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -20,12 +20,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from index.records import Hit
 from index.search.searcher import Filters, Searcher
-from index.settings import DEFAULT_MODEL, StoreSettings
-
-
-def default_model_cache() -> Path:
-    """Where `kabar` expands the bundled model unless told otherwise (not read from env)."""
-    return Path.home() / ".cache" / "kabar" / "models"
+from index.settings import DEFAULT_MODEL, StoreSettings, default_model_cache
 
 
 def document(hit: Hit) -> Document:
@@ -47,6 +42,16 @@ def document(hit: Hit) -> Document:
     )
 
 
+class StoreOptions(TypedDict, total=False):
+    """What both constructors take besides where the store is (defaults as in `_open`)."""
+
+    k: int  # passages per query (5)
+    filters: Filters | None  # dates, outlets, languages
+    model: str  # the embedding model the store was built with (the bundled e5)
+    model_cache: str | Path | None  # where built models live (Kabar's cache folder)
+    collection: str  # the store's collection name ("kabar")
+
+
 class KabarRetriever(BaseRetriever):
     """Top-`k` passages for a query from a Kabar store (hybrid search, optional filters)."""
 
@@ -61,30 +66,23 @@ class KabarRetriever(BaseRetriever):
         return cls(searcher=Searcher.from_settings(settings), k=k, filters=filters)
 
     @classmethod
-    def from_store(
-        cls,
-        path: str | Path,
-        *,
-        k: int = 5,
-        filters: Filters | None = None,
-        model: str = DEFAULT_MODEL,
-        model_cache: str | Path | None = None,
-        collection: str = "kabar",
-    ) -> KabarRetriever:
+    def from_store(cls, path: str | Path, **options: Unpack[StoreOptions]) -> KabarRetriever:
         """A retriever over the embedded store in folder `path` (as `kabar index --store`)."""
-        settings = StoreSettings(
-            store=Path(path).expanduser(),
-            model=model,
-            model_cache=Path(model_cache).expanduser() if model_cache else default_model_cache(),
-            collection=collection,
-        )
-        return cls.from_settings(settings, k, filters)
+        return cls._open(Path(path).expanduser(), None, 8000, **options)
 
     @classmethod
     def from_chroma_server(
+        cls, host: str, port: int = 8000, **options: Unpack[StoreOptions]
+    ) -> KabarRetriever:
+        """A retriever over a Chroma server (`chroma run --path DIR`) that Kabar indexed into."""
+        return cls._open(None, host, port, **options)
+
+    @classmethod
+    def _open(
         cls,
-        host: str,
-        port: int = 8000,
+        store: Path | None,
+        host: str | None,
+        port: int,
         *,
         k: int = 5,
         filters: Filters | None = None,
@@ -92,10 +90,10 @@ class KabarRetriever(BaseRetriever):
         model_cache: str | Path | None = None,
         collection: str = "kabar",
     ) -> KabarRetriever:
-        """A retriever over a Chroma server (`chroma run --path DIR`) that Kabar indexed into."""
         cache = Path(model_cache).expanduser() if model_cache else default_model_cache()
         settings = StoreSettings(
-            store=cache.parent / "store",  # unused for a server; the lexical cache goes by host
+            # a server needs no folder: the lexical cache beside the model cache goes by host
+            store=store or cache.parent / "store",
             model=model,
             model_cache=cache,
             chroma_host=host,

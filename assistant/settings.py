@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from index.settings import StoreSettings
 
@@ -24,6 +25,10 @@ class LLMSettings:
     answer_tokens: int = 400  # the most the model may write
     temperature: float = 0.1
     timeout: float = 120.0
+    # A GGUF model Kabar serves itself through llama.cpp (`assistant.answer.local_llm`), in
+    # place of `base_url` and `model`; `threads` overrides the CPU threads it computes with.
+    gguf: Path | None = None
+    threads: int | None = None
 
     @property
     def configured(self) -> bool:
@@ -32,11 +37,15 @@ class LLMSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LLMSettings:
         budget = env.get("KABAR_LLM_CONTEXT_TOKENS")
+        gguf = env.get("KABAR_LLM_GGUF")
+        threads = env.get("KABAR_LLM_THREADS")
         return cls(
             base_url=env.get("KABAR_LLM_BASE_URL") or None,
             model=env.get("KABAR_LLM_MODEL") or None,
             api_key=env.get("KABAR_LLM_API_KEY") or None,
             context_tokens=int(budget) if budget else cls.context_tokens,
+            gguf=Path(gguf).expanduser() if gguf else None,
+            threads=int(threads) if threads else None,
         )
 
 
@@ -47,6 +56,9 @@ class ServeSettings:
     port: int = 7860
     auth: str | None = None  # "user:password"; unset means no login (localhost only)
     uploads: bool = True
+    # Host names answered besides loopback ones when bound to loopback (a local reverse proxy's
+    # public name); comma-separated in KABAR_ALLOWED_HOSTS.
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: object) -> ServeSettings:
@@ -55,6 +67,9 @@ class ServeSettings:
             port=int(port) if port else cls.port,
             auth=env.get("KABAR_AUTH") or None,
             uploads=env.get("KABAR_UPLOADS", "1") != "0",
+            allowed_hosts=tuple(
+                h.strip() for h in env.get("KABAR_ALLOWED_HOSTS", "").split(",") if h.strip()
+            ),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 

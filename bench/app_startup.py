@@ -22,16 +22,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(REPO))
+
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 (as the tests launch it)
 
 
 def free_port() -> int:
@@ -52,7 +45,7 @@ def wait_for_textbox(url: str, timeout: float) -> float:
 
     started = time.perf_counter()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         while True:
             try:

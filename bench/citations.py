@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "split": args.split,
         "questions": len(results),
         "answered": len(answered),
-        "llm": assistant.answer.llm is not None,
+        "llm": assistant.llm is not None,
         "gold_in_cited": share(sum(r["gold_in_cited"] for r in answered), len(answered)),
         "gold_in_quote": share(sum(r["gold_in_quote"] for r in answered), len(answered)),
         "gold_in_cited_all_questions": share(

@@ -38,14 +38,19 @@ def embedding_text(title: str, body: str) -> str:
 class Chunker:
     """Greedy packer: consecutive paragraphs up to `target` tokens, hard cap `limit` tokens."""
 
-    def __init__(self, count_tokens: TokenCounter, limit: int, target: int = 160) -> None:
+    def __init__(
+        self, count_tokens: TokenCounter, limit: int, target: int = 160, min_words: int = 0
+    ) -> None:
         if limit < 16:
             raise ValueError(f"token limit {limit} is too small to hold a sentence")
-        if not 0 < target <= limit:
-            raise ValueError(f"target {target} must be between 1 and the limit {limit}")
+        if not 0 <= target <= limit:
+            raise ValueError(f"target {target} must be between 0 and the limit {limit}")
+        if min_words < 0:
+            raise ValueError(f"min_words {min_words} must not be negative")
         self.count_tokens = count_tokens
         self.limit = limit
-        self.target = target
+        self.target = target  # 0: no packing by size, one paragraph per unit
+        self.min_words = min_words  # a unit with fewer words takes in the next paragraph
 
     def _overhead(self, title: str) -> int:
         """Tokens the title and the model's own prefix/special tokens take in every chunk."""
@@ -66,12 +71,14 @@ class Chunker:
         return fitted
 
     def _words(self, sentence: str, budget: int) -> list[tuple[str, int]]:
-        """The sentence's words, none over budget, with their token counts."""
+        """The sentence's words, none over budget, with their token counts (each distinct word
+        is encoded once: long texts repeat most of their words)."""
         words = sentence.split()
-        counts = self.count_tokens(words) if words else []
+        distinct = list(dict.fromkeys(words))
+        known = dict(zip(distinct, self.count_tokens(distinct) if distinct else [], strict=True))
         return [
             pair
-            for word, tokens in zip(words, counts, strict=True)
+            for word, tokens in ((w, known[w]) for w in words)
             for pair in (
                 [(word, tokens)] if tokens <= budget else self._split_word(word, tokens, budget)
             )
@@ -79,32 +86,60 @@ class Chunker:
 
     def _split_long(self, paragraph: int, text: str, budget: int) -> list[_Piece]:
         """Cut a paragraph over budget at sentences; a sentence still over budget, at words."""
-        base = self.count_tokens([""])[0]  # prompt and special tokens, counted in every count
+        # What every count carries besides the words (prompt, special tokens). A prompt ending
+        # in a space ("passage: ") ends in a lone "▁" that a following word absorbs: counted
+        # alone, a one-token word then costs nothing, so the cost of a word is measured
+        # against a one-token word, and is at least one token.
+        base = min(self.count_tokens([""])[0], self.count_tokens(["a"])[0] - 1)
         pieces: list[_Piece] = []
         for sentence in split_sentences(text) or [text]:
             counted = self._words(sentence, budget)
             words = [w for w, _ in counted]
+            costs = [max(1, tokens - base) for _, tokens in counted]
             start = 0
             while start < len(words):
-                # Largest prefix of the remaining words that fits: binary search on word count,
-                # up to a little past what the words' own counts allow (so each try encodes
-                # about a chunk, and a megabyte-long paragraph stays linear).
-                hi, total = 0, base
-                while start + hi < len(words) and total <= budget:
-                    total += counted[start + hi][1] - base
-                    hi += 1
-                lo, hi = 1, min(len(words) - start, hi + 2)
-                while lo < hi:
-                    mid = (lo + hi + 1) // 2
-                    candidate = " ".join(words[start : start + mid])
-                    if self.count_tokens([candidate])[0] <= budget:
-                        lo = mid
-                    else:
-                        hi = mid - 1
-                part = " ".join(words[start : start + lo])
-                pieces.append(_Piece(paragraph, part, self.count_tokens([part])[0]))
-                start += lo
+                size, tokens = self._fit(words, costs, start, base, budget)
+                pieces.append(_Piece(paragraph, " ".join(words[start : start + size]), tokens))
+                start += size
         return pieces
+
+    def _fit(
+        self, words: list[str], costs: list[int], start: int, base: int, budget: int
+    ) -> tuple[int, int]:
+        """How many words from `start` make the largest piece within budget, and its count.
+
+        The words' own costs add up to the piece's count when a tokenizer splits at spaces
+        first (SentencePiece, WordPiece), so the first try usually fits and each piece is
+        encoded once or twice: linear in the paragraph. Before this estimate, one-token words
+        cost zero, every piece rescanned the rest of the paragraph, and 100k of them took 50 s.
+        A try over budget is cut by its excess (a word costs at least one token), then the
+        rest is a binary search, so an estimate that is off costs time, never a wrong cut.
+        """
+
+        def count(size: int) -> int:
+            return self.count_tokens([" ".join(words[start : start + size])])[0]
+
+        size, total = 0, base
+        while start + size < len(words) and total + costs[start + size] <= budget:
+            total += costs[start + size]
+            size += 1
+        size = max(1, size)  # one word always fits: `_words` cut the longer ones
+        tokens = count(size)
+        if tokens <= budget:
+            return size, tokens
+        hi = size - 1  # the largest size that may still fit
+        size = max(1, size - (tokens - budget))
+        tokens = count(size)
+        if tokens > budget:
+            size, tokens = 1, count(1)
+        while size < hi:
+            mid = (size + hi + 1) // 2
+            mid_tokens = count(mid)
+            if mid_tokens <= budget:
+                size, tokens = mid, mid_tokens
+            else:
+                hi = mid - 1
+        return size, tokens
 
     def _pieces(self, article: Article, budget: int) -> list[_Piece]:
         counts = self.count_tokens(list(article.paragraphs)) if article.paragraphs else []
@@ -125,21 +160,37 @@ class Chunker:
                     f"{self.limit} (starts {text[:60]!r})"
                 )
 
+    def _group(self, pieces: list[_Piece], budget: int) -> list[list[_Piece]]:
+        """Consecutive pieces packed up to `target` tokens; a group under `min_words` words
+        also takes the next piece (and a short last group joins the one before) while the
+        model's budget allows, so a dateline or a one-line quote is not a unit of its own."""
+        target = min(self.target, budget)
+        groups: list[list[_Piece]] = []
+        sizes: list[int] = []
+        words: list[int] = []
+        for piece in pieces:
+            count = len(piece.text.split())
+            if groups and (
+                sizes[-1] + piece.tokens <= target
+                or (words[-1] < self.min_words and sizes[-1] + piece.tokens <= budget)
+            ):
+                groups[-1].append(piece)
+                sizes[-1] += piece.tokens
+                words[-1] += count
+            else:
+                groups.append([piece])
+                sizes.append(piece.tokens)
+                words.append(count)
+        if len(groups) > 1 and words[-1] < self.min_words and sizes[-2] + sizes[-1] <= budget:
+            groups[-2].extend(groups.pop())
+        return groups
+
     def chunk(self, article: Article) -> list[Chunk]:
         title = article.title[:300]
         budget = self.limit - self._overhead(title)
         if budget < 8:  # an absurd headline must not starve the body
             title, budget = "", self.limit - self._overhead("")
-        target = min(self.target, budget)
-        groups: list[list[_Piece]] = []
-        size = 0
-        for piece in self._pieces(article, budget):
-            if groups and size + piece.tokens <= target:
-                groups[-1].append(piece)
-                size += piece.tokens
-            else:
-                groups.append([piece])
-                size = piece.tokens
+        groups = self._group(self._pieces(article, budget), budget)
         bodies = ["\n\n".join(p.text for p in group) for group in groups]
         self._check_limit(article, [embedding_text(title, body) for body in bodies])
         chunks = []

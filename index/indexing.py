@@ -23,10 +23,11 @@ from index.embed.embedder import Embedder
 from index.ingest.sources import Item, iter_articles
 from index.records import Article, Chunk, Failure
 from index.settings import StoreSettings
-from index.store.chroma import IndexedArticle, Store
+from index.store.chroma import Store
 from index.store.dedupe import Duplicates
 from index.store.lexical import LexicalCache
 from index.store.lock import writer_lock
+from index.store.protocol import IndexedArticle
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Indexer:
     ) -> IndexReport:
         """Index `paths` and the already-read `fetched` items (web pages; never pruned)."""
         report = IndexReport()
+        self.store.upgrade()  # a store created with older vector index settings: once, no model
         self.store.check_model(self.embedder.name, self.embedder.fingerprint)
         indexed = self.store.articles()
         self.duplicates = Duplicates.for_store(self.store)  # as the last writer left it

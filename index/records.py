@@ -61,29 +61,42 @@ class Chunk:
         return f"{self.article_id}::{self.ordinal}"
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved chunk with its score (higher is better)."""
+@dataclass(frozen=True, kw_only=True)
+class Passage:
+    """A paragraph range of one article and the article it comes from: what hits and citations
+    share, so a passage is described, shown and serialised the same way everywhere."""
 
-    chunk_id: str
     article_id: str
     title: str
     url: str | None
     published: str | None
     source: str | None
     lang: str | None
-    paragraphs: tuple[int, int]
-    text: str
-    score: float  # the ranking score of the search mode that found it
-    similarity: float | None = None  # cosine similarity to the question (not in BM25-only mode)
+    paragraphs: tuple[int, int]  # 1-based, inclusive
 
-    def to_json(self) -> dict[str, Any]:
+    def source_json(self) -> dict[str, Any]:
+        """The article's identity and origin, in the order the JSON outputs use."""
         return {
             "article_id": self.article_id,
             "title": self.title,
             "url": self.url,
             "published": self.published,
             "source": self.source,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hit(Passage):
+    """A retrieved chunk with its score (higher is better)."""
+
+    chunk_id: str
+    text: str
+    score: float  # the ranking score of the search mode that found it
+    similarity: float | None = None  # cosine similarity to the question (not in BM25-only mode)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.source_json(),
             "lang": self.lang,
             "paragraphs": list(self.paragraphs),
             "text": self.text,

@@ -24,6 +24,11 @@ def _cache_home(env: Mapping[str, str]) -> Path:
     return Path(base) / "kabar"
 
 
+def default_model_cache() -> Path:
+    """Where the bundled model is expanded when nothing says otherwise (no environment read)."""
+    return _cache_home({}) / "models"
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     """Everything the indexing side needs to open the same index twice."""

@@ -10,6 +10,9 @@ from index.embed.embedder import Embedder
 from index.settings import DEFAULT_MODEL, StoreSettings
 from tests.fixtures.paths import SHARED_DATA, model_cache
 
+# Fixtures shared beyond one folder live in tests/fixtures/ and are loaded here.
+pytest_plugins = ["tests.fixtures.sample_store"]
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

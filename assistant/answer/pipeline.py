@@ -1,7 +1,9 @@
 """`Assistant`: one question (and its conversation) in, a cited answer in the asker's language out.
 
-question ─► language ─► standalone question ─► search (+ the previous question's articles)
-         ─► evidence (sentences scored) ─► abstain? ─► LLM answer, checked │ offline composer
+question ─► language ─► search ─► evidence (sentences scored)
+         ─► in a conversation: also within the previous question's articles; if they answer
+            it, a follow-up: rewritten (offline or by the LLM) and answered from them
+         ─► abstain? ─► LLM answer, checked │ offline composer (short answer first)
 
 `Assistant` keeps no per-question state, so one instance serves many users at once; everything
 it holds (searcher, model, LLM client, abstention model) is read-only after construction.
@@ -12,18 +14,32 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from assistant.answer.abstain import Abstention
 from assistant.answer.citations import MarkerFilter, best_quote, citation, claims, markers
 from assistant.answer.compose import compose, related
-from assistant.answer.conversation import History, Standalone, standalone, turns
+from assistant.answer.conversation import (
+    History,
+    Standalone,
+    Turns,
+    continues,
+    follows,
+    previous_question,
+    standalone,
+    turns,
+)
 from assistant.answer.evidence import Evidence, EvidenceScorer
-from assistant.answer.llm import LLM, build_prompt
 from assistant.answer.phrases import phrase, question_lang
 from assistant.records import Answer, Citation
 from assistant.settings import Settings
 from index.records import Hit
 from index.search.searcher import Filters, Query, Searcher
+
+if TYPE_CHECKING:
+    # langchain is imported only with an LLM configured: 1 s of CPU a `kabar ask` without one
+    # would spend on importing it.
+    from assistant.answer.llm import LLM
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +74,8 @@ class Assistant:
         self.searcher = searcher
         self.scorer = EvidenceScorer(searcher)
         if llm is None and settings.llm.configured:
+            from assistant.answer.llm import LLM
+
             llm = LLM(settings.llm)
         self.llm = llm
         self._abstention = abstention
@@ -102,8 +120,7 @@ class Assistant:
             raise ValueError("the question is empty")
         pairs = turns(history)
         lang = question_lang(question, lang, [q for q, _ in pairs])
-        searched = standalone(question, pairs, self.llm)
-        evidence = self.evidence(searched, filters)
+        searched, evidence = self.resolve(question, pairs, filters)
         if self.abstention.abstains(evidence):
             closest = tuple(related(evidence))
             text = abstention_text(lang, closest)
@@ -118,7 +135,45 @@ class Assistant:
                 log.exception("the LLM failed; answering with the offline composer")
         composed = compose(evidence, lang)
         yield from composed.pieces
-        yield Answer(composed.text, lang, False, composed.citations, searched.question)
+        yield Answer(
+            composed.text, lang, False, composed.citations, searched.question, short=composed.short
+        )
+
+    def resolve(
+        self, question: str, pairs: Turns, filters: Filters | None = None
+    ) -> tuple[Standalone, Evidence]:
+        """The question as retrieval should see it, and its evidence: alone, unless the
+        articles the previous question found answer it (see
+        `assistant.answer.conversation.follows`). In a conversation a question costs one more
+        search (the previous question's) and one more scoring (the question within those
+        articles); a follow-up one more of each."""
+        previous = previous_question(pairs)
+        if previous is not None and continues(question):  # "and Carlsberg's?": may be elsewhere
+            searched = standalone(question, pairs, self.llm)
+            return searched, self.evidence(searched, filters)
+        alone = Standalone(question)
+        query = self.searcher.prepare_one(question)
+        evidence = self.scorer.gather(
+            question, self.searcher.run(query, self.settings.k, filters), query.vector
+        )
+        if previous is None:
+            return alone, evidence
+        articles = self._previous_articles(previous, filters)
+        within = self.searcher.within(query, articles, CARRIED_ARTICLES, filters)
+        in_previous = self.scorer.gather(question, within, query.vector)
+        if not follows(question, self.abstention.answerable(in_previous)):
+            return alone, evidence
+        # The previous articles answer it: the answer comes from them (the LLM, when there is
+        # one, rewrites only now, so a standalone question costs no LLM call).
+        searched = standalone(question, pairs, self.llm)
+        carried = self.searcher.prepare_one(searched.question)
+        hits = self.searcher.within(carried, articles, self.settings.k, filters)
+        return searched, self.scorer.gather(searched.question, hits, carried.vector)
+
+    def _previous_articles(self, previous: str, filters: Filters | None) -> list[str]:
+        """The articles the conversation was about: those the previous question found."""
+        earlier = self.searcher.search(previous, k=CARRIED_ARTICLES, filters=filters)
+        return list(dict.fromkeys(h.article_id for h in earlier))
 
     def evidence(self, searched: Standalone, filters: Filters | None = None) -> Evidence:
         """Retrieve for the standalone question and score the sentences found; the question is
@@ -134,8 +189,7 @@ class Assistant:
             return hits
         # Retrieval follows the conversation: the best chunks, for this question, of the
         # articles the previous question found come first.
-        earlier = self.searcher.search(searched.previous, k=CARRIED_ARTICLES, filters=filters)
-        ids = list(dict.fromkeys(h.article_id for h in earlier))
+        ids = self._previous_articles(searched.previous, filters)
         carried = self.searcher.within(query, ids, CARRIED_ARTICLES, filters)
         seen = {h.chunk_id for h in carried}
         return (carried + [h for h in hits if h.chunk_id not in seen])[:k]
@@ -148,6 +202,8 @@ class Assistant:
         pairs: list[tuple[str, str]],
     ) -> Iterator[str | Answer]:
         assert self.llm is not None
+        from assistant.answer.llm import build_prompt
+
         prompt = build_prompt(
             searched.question, evidence, lang, pairs, self.settings.llm.context_tokens
         )

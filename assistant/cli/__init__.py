@@ -1,5 +1,2 @@
-"""The `kabar` command: one parser, shared options declared once, a module per command."""
-
-from assistant.cli.main import main
-
-__all__ = ["main"]
+"""The `kabar` command: one parser (`main`), shared options declared once (`options`), and a
+module per command, each adding itself with `register(subparsers)`."""

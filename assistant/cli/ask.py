@@ -32,21 +32,24 @@ def _print_sources(answer: Answer) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answer.local_llm import local_llm
     from assistant.answer.pipeline import Assistant
     from assistant.records import Answer
     from assistant.settings import Settings
 
-    assistant = Assistant.from_settings(Settings.from_env(store=args.store))
-    if args.json:
-        out(assistant.ask(args.question, lang=args.lang).to_json())
-        return 0
-    final: Answer | None = None
-    for item in assistant.stream(args.question, lang=args.lang):
-        if isinstance(item, Answer):
-            final = item
-        else:
-            sys.stdout.write(item)
-            sys.stdout.flush()
+    # KABAR_LLM_GGUF: a local model served for this one question, stopped on the way out.
+    with local_llm(Settings.from_env(store=args.store)) as settings:
+        assistant = Assistant.from_settings(settings)
+        if args.json:
+            out(assistant.ask(args.question, lang=args.lang).to_json())
+            return 0
+        final: Answer | None = None
+        for item in assistant.stream(args.question, lang=args.lang):
+            if isinstance(item, Answer):
+                final = item
+            else:
+                sys.stdout.write(item)
+                sys.stdout.flush()
     sys.stdout.write("\n")
     if final is not None:
         _print_sources(final)

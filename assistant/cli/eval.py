@@ -12,7 +12,7 @@ from typing import Any
 from assistant.cli.options import JSON, STORE
 from assistant.cli.search import MODES
 
-PER_ARTICLE = 2  # index.search.searcher.SearchConfig().per_article, shown in --help
+PER_ARTICLE = 3  # index.search.searcher.SearchConfig().per_article, shown in --help
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

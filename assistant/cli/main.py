@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors a user can act on: one red line, exit 2, no traceback."""
-    from index.store.chroma import EmptyStoreError, ModelMismatchError
     from index.store.lock import StoreBusyError
+    from index.store.protocol import EmptyStoreError, ModelMismatchError
 
     return (ModelMismatchError, EmptyStoreError, StoreBusyError, ValueError, OSError)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import socket
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
-from assistant.cli.options import STORE
+from assistant.cli.options import STORE, err
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -24,20 +27,49 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.answer.local_llm import local_llm
     from assistant.web.server import parse_auth, serve
     from assistant.web.services import Services
 
-    settings = settings_for(args)
-    auth = parse_auth(settings.serve.auth)
-    services = Services.from_settings(settings, uploads=settings.serve.uploads)
-    services.warm_up()
-    if args.watch:  # index/crawl/watch.py: poll the followed feeds in the background
-        from index.crawl.watch import Poller, parse_duration
+    # KABAR_LLM_GGUF: the local model is served while the app runs and stopped when it exits.
+    with local_llm(settings_for(args)) as settings:
+        auth = parse_auth(settings.serve.auth)
+        services = Services.from_settings(settings, uploads=settings.serve.uploads)
+        services.warm_up()
+        if args.watch:  # index/crawl/watch.py: poll the followed feeds in the background
+            from index.crawl.watch import Poller, parse_duration
 
-        every = parse_duration(args.watch)
-        Poller(settings.store, every, embedder=services.searcher.embedder).start()
-    serve(services, args.host, settings.serve.port, auth)
+            every = parse_duration(args.watch)
+            Poller(settings.store, every, embedder=services.searcher.embedder).start()
+        announce_when_ready(args.host, settings.serve.port)
+        serve(services, args.host, settings.serve.port, auth, settings.serve.allowed_hosts)
     return 0
+
+
+def announce_when_ready(host: str, port: int, timeout: float = 300.0) -> threading.Thread:
+    """Print "Kabar is serving on URL" once, when the server accepts connections.
+
+    The line comes after pip's and the model's output in `make run`, so it is the last thing a
+    new user sees before opening the browser; uvicorn's own banner is silenced (log level).
+    """
+
+    def wait() -> None:
+        target = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((target, port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            return
+        shown = f"[{host}]" if ":" in host else host
+        err.print(f"Kabar is serving on http://{shown}:{port}", highlight=False, soft_wrap=True)
+
+    thread = threading.Thread(target=wait, name="kabar-announce", daemon=True)
+    thread.start()
+    return thread
 
 
 def register(sub: Any) -> None:

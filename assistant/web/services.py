@@ -14,6 +14,7 @@ from pathlib import Path
 from assistant.answer.pipeline import Assistant
 from assistant.settings import Settings
 from assistant.web.library import Library
+from assistant.web.limits import Limits
 from index.indexing import Indexer
 from index.search.searcher import Searcher
 
@@ -31,6 +32,7 @@ class Services:
     assistant: Assistant
     library: Library | None
     _facets: dict[str, list[str]] | None = field(default=None, repr=False)
+    limits: Limits = field(default_factory=Limits)  # every surface checks its inputs here
 
     @classmethod
     def from_settings(cls, settings: Settings, uploads: bool = True) -> Services:

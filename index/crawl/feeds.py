@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
 
+from index.atomic import write_atomic
 from index.records import Failure
 from index.settings import StoreSettings
 from index.store.paths import cache_folder
@@ -22,8 +21,11 @@ from index.store.paths import cache_folder
 log = logging.getLogger(__name__)
 
 
+FEEDS_FILE = "feeds.json"  # in the store's own folder (`cache_folder`)
+
+
 def feeds_path(settings: StoreSettings) -> Path:
-    return cache_folder(settings) / "feeds.json"
+    return cache_folder(settings) / FEEDS_FILE
 
 
 def check_url(url: str) -> str:
@@ -66,11 +68,8 @@ class FeedList:
         return True
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".feeds-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"format": 1, "feeds": self.urls}, fh, indent=1)
-        os.replace(tmp, self.path)
+        payload = {"format": 1, "feeds": self.urls}
+        write_atomic(self.path, lambda fh: json.dump(payload, fh, indent=1))
 
 
 def entry_links(body: bytes, url: str) -> list[str] | Failure:

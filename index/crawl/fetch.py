@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
 import httpx
 
+from index.atomic import write_atomic
 from index.records import Failure
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,8 @@ class CacheEntry:
     article_id: str | None = None  # pages: the article the page became
     content_hash: str | None = None
     links: list[str] | None = None  # feeds: the entry links of the copy we have
+    polled: str | None = None  # feeds: when the last poll ended (UTC, ISO 8601), for the Library
+    error: str | None = None  # feeds: why that poll could not read the feed; None when it did
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,8 @@ class HttpCache:
     def save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"format": 1, "urls": {u: asdict(e) for u, e in sorted(self.entries.items())}}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".http-cache-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False, indent=1)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, lambda fh: json.dump(payload, fh, ensure_ascii=False, indent=1))
 
 
 class Fetcher:

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from index.crawl.fetch import Fetcher
 from index.crawl.web import WebBatch, index_with_web
 from index.embed.embedder import Embedder
-from index.indexing import Indexer, IndexReport
+from index.indexing import IndexReport, index_locked
 from index.settings import StoreSettings
-from index.store.chroma import Store
-from index.store.lock import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +70,15 @@ class Poller:
 
     def poll(self) -> Poll:
         try:
-            with writer_lock(self.settings, timeout=self.lock_timeout):
-                store = Store.open(self.settings)
-                indexer = Indexer(store, self.embedder, chunk_tokens=self.settings.chunk_tokens)
-                with self.fetcher_factory() as fetcher:
-                    report, web = index_with_web(
-                        self.settings, indexer, [], with_feeds=True, fetcher=fetcher
-                    )
+            with (
+                index_locked(
+                    self.settings, embedder=self.embedder, timeout=self.lock_timeout
+                ) as indexer,
+                self.fetcher_factory() as fetcher,
+            ):
+                report, web = index_with_web(
+                    self.settings, indexer, [], with_feeds=True, fetcher=fetcher
+                )
         except Exception as exc:  # a poller outlives any one bad poll; the next one retries
             log.warning("poll failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
             return Poll(None, None, f"{type(exc).__name__}: {exc}")

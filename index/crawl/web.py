@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from index.crawl.feeds import FeedList, entry_links
 from index.crawl.fetch import CacheEntry, Fetched, Fetcher, HttpCache, NotModified
@@ -29,8 +30,11 @@ def is_url(target: str) -> bool:
     return target.startswith(("http://", "https://"))
 
 
+HTTP_CACHE_FILE = "http-cache.json"  # in the store's own folder (`cache_folder`)
+
+
 def http_cache(settings: StoreSettings) -> HttpCache:
-    return HttpCache(cache_folder(settings) / "http-cache.json")
+    return HttpCache(cache_folder(settings) / HTTP_CACHE_FILE)
 
 
 @dataclass
@@ -97,22 +101,29 @@ class WebSource:
         self.cache.save()
 
     def _feed(self, url: str, batch: WebBatch) -> list[str] | None:
+        """The feed's entry links, or None when it cannot be read. Every poll, failed or not,
+        is remembered with its time (`polled`, `error`): the chat's Library shows them."""
         known = self.cache.get(url)
         result = self.fetcher.fetch(
             url, known if known and known.links is not None else None, feed=True
         )
-        if isinstance(result, Failure):
-            batch.items.append(result)
-            return None
+        polled = datetime.now(UTC).isoformat(timespec="seconds")
         if isinstance(result, NotModified):
             log.info("feed unchanged: %s", url)
+            batch.updates[url] = replace(result.entry, polled=polled, error=None)
             return list(result.entry.links or [])
-        batch.downloaded += 1
-        links = entry_links(result.body, result.final_url)
+        if isinstance(result, Failure):
+            links: list[str] | Failure = result
+        else:
+            batch.downloaded += 1
+            links = entry_links(result.body, result.final_url)
         if isinstance(links, Failure):
             batch.items.append(Failure(url, links.error))
+            # The validators and links of the last copy read stay: that copy is still indexed.
+            batch.updates[url] = replace(known or CacheEntry(), polled=polled, error=links.error)
             return None
-        batch.updates[url] = replace(result.entry, links=links)
+        assert isinstance(result, Fetched)
+        batch.updates[url] = replace(result.entry, links=links, polled=polled)
         log.info("feed %s: %d entries", url, len(links))
         return links
 

@@ -1,7 +1,21 @@
 """The embedding model: resolved offline, identified by a fingerprint, loaded only when needed.
 
-Loading a sentence-transformers model costs seconds, so an unchanged reindex never does it:
-the fingerprint and the tokenizer come from files, the weights only on the first `embed_*` call.
+Loading a model costs time, so an unchanged reindex never does it: the fingerprint and the
+tokenizer come from files, the weights only on the first `embed_*` call.
+
+Two runtimes encode. The bundled e5 folder carries checked ONNX exports (see
+`index.embed.e5.export`), run with onnxruntime: no torch import, so a question is answered in
+a fraction of the time sentence-transformers takes to import. Any other folder (`KABAR_MODEL`)
+runs on sentence-transformers, which stays the reference the exports are checked against.
+
+The fp32 export is the default, for questions and passages alike: its vectors are
+sentence-transformers' (cosine 0.9999+), so it shares their fingerprint, and it embeds
+passages about 1.5x as fast as PyTorch (bench/index_throughput.py). The int8 export (runtime
+`onnx-int8`) is twice as fast again, but over FacQA passages plus 200 Detik articles it lost
+paragraph MRR@10 against fp32: -0.008 dense and -0.010 hybrid on the 311 Indonesian test
+questions, -0.023 and -0.042 on the 100 English ones (R@5 fell by at most 0.007;
+bench/int8_recall.py), beyond the 0.005 allowed. Its vectors are not interchangeable with
+fp32 ones, so its fingerprint says int8 and a store never mixes the two.
 """
 
 from __future__ import annotations
@@ -24,10 +38,19 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
 
+    from index.embed.onnx import OnnxEncoder, TokenIds
+
 log = logging.getLogger(__name__)
 
 _QUERY_THREAD = threading.Lock()
 _SMALL_FILE = 2_000_000  # config-like files are hashed whole; weights by name and size
+_ONNX_DIR = "onnx"  # index.embed.e5.export.ONNX_DIR, without importing the exporter
+_ONNX_MANIFEST = "kabar-onnx.json"  # index.embed.e5.export.MANIFEST
+
+RUNTIMES = ("auto", "torch", "onnx", "onnx-int8")
+"""`auto` picks the default ONNX export when the folder has checked ones, else torch."""
+
+DEFAULT_ONNX = "onnx"
 
 
 def _offline() -> None:
@@ -58,9 +81,18 @@ def resolve_model_path(model: str, cache_dir: Path) -> Path:
 
 
 def fingerprint_folder(path: Path) -> str:
-    """A cheap identity of a model folder: configs by content, weights by name and size."""
+    """A cheap identity of a model folder: configs by content, weights by name and size.
+
+    The ONNX exports are left out: the fp32 export gives sentence-transformers' vectors
+    (cosine 0.9999+), and the runtime that differs (int8) is named by `Embedder.fingerprint`.
+    Parts are tested relative to the folder: the bundled model lives under ~/.cache, and an
+    absolute test once left every file out (every e5 folder had the empty hash)."""
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and ".cache" not in p.parts):
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        parts = file.relative_to(path).parts
+        if ".cache" in parts or parts[0] == _ONNX_DIR:
+            continue
         rel = file.relative_to(path).as_posix()
         size = file.stat().st_size
         digest.update(f"{rel}\0{size}\0".encode())
@@ -69,15 +101,31 @@ def fingerprint_folder(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-class Embedder:
-    """A sentence-transformers model with the query/passage prompts its card asks for."""
+def onnx_manifest(path: Path) -> dict[str, Any] | None:
+    """The checked ONNX exports a model folder carries, if any (written by the e5 build)."""
+    file = path / _ONNX_DIR / _ONNX_MANIFEST
+    try:
+        manifest = json.loads(file.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
-    def __init__(self, model: str, cache_dir: Path, batch_size: int = 32) -> None:
+
+class Embedder:
+    """A sentence-transformers model folder with the query/passage prompts its card asks for,
+    run by onnxruntime when the folder carries checked exports, else by sentence-transformers."""
+
+    def __init__(
+        self, model: str, cache_dir: Path, batch_size: int = 32, runtime: str = "auto"
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
         self.name = model
         self.cache_dir = cache_dir
         self.batch_size = batch_size
+        self.requested_runtime = runtime
         self.loads = 0  # how many times the weights were loaded; tests and benches read it
 
     @cached_property
@@ -85,8 +133,22 @@ class Embedder:
         return resolve_model_path(self.name, self.cache_dir)
 
     @cached_property
+    def runtime(self) -> str:
+        """`torch`, `onnx` (fp32 export) or `onnx-int8`, decided from files, nothing loaded."""
+        manifest = onnx_manifest(self.path)
+        wanted = self.requested_runtime
+        if wanted == "auto":
+            return DEFAULT_ONNX if manifest else "torch"
+        if wanted != "torch" and not (manifest and _precision(wanted) in manifest):
+            raise ValueError(f"model folder {self.path} has no checked {wanted} export")
+        return wanted
+
+    @cached_property
     def fingerprint(self) -> str:
-        return fingerprint_folder(self.path)
+        """The folder's identity, plus `-int8` for int8 vectors, so they never share a store
+        with full-precision ones (torch and the fp32 export give the same vectors)."""
+        base = fingerprint_folder(self.path)
+        return f"{base}-int8" if self.runtime == "onnx-int8" else base
 
     @cached_property
     def _st_config(self) -> dict[str, Any]:
@@ -110,43 +172,69 @@ class Embedder:
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
-        from tokenizers import Tokenizer
+        """The folder's fast tokenizer (`tokenizers`), untruncated."""
+        from index.embed.onnx import load_tokenizer
 
-        file = self.path / "tokenizer.json"
-        if not file.exists():
-            raise ValueError(f"model folder {self.path} has no tokenizer.json (a fast tokenizer)")
-        tok = Tokenizer.from_file(str(file))
-        tok.no_truncation()
-        tok.no_padding()
-        return tok
+        return load_tokenizer(self.path)
+
+    @cached_property
+    def token_ids(self) -> TokenIds:
+        """The tokenizer the runtime uses: for an ONNX export, its compact form when the build
+        wrote one (same ids, a fifth of the memory), else the folder's `tokenizer.json`."""
+        from index.embed.onnx import FastTokenizer, load_token_ids
+
+        if self.runtime == "torch":
+            return FastTokenizer(self.tokenizer)
+        return load_token_ids(self.path, self._onnx_file)
 
     def count_tokens(self, texts: Sequence[str], kind: str = "passage") -> list[int]:
         """Tokens each text takes as the model sees it: prompt and special tokens included."""
         prefix = self.prompts[kind]
-        encodings = self.tokenizer.encode_batch([prefix + t for t in texts])
-        return [len(e.ids) for e in encodings]
+        return [len(ids) for ids in self.token_ids.ids([prefix + t for t in texts])]
 
     @cached_property
     def model(self) -> SentenceTransformer:
+        """The sentence-transformers model (the torch runtime, and the reference)."""
         _offline()
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command
         from sentence_transformers import SentenceTransformer
 
         log.info("loading embedding model %s from %s", self.name, self.path)
         self.loads += 1
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
+    @cached_property
+    def onnx(self) -> OnnxEncoder:
+        """The ONNX export this embedder runs (`runtime` onnx or onnx-int8)."""
+        from index.embed.onnx import OnnxEncoder
+
+        log.info("loading embedding model %s from %s", self.name, self._onnx_file)
+        self.loads += 1
+        return OnnxEncoder(self.path, self._onnx_file, tokenizer=lambda: self.token_ids)
+
+    @property
+    def _onnx_file(self) -> Path:
+        manifest = onnx_manifest(self.path) or {}
+        return self.path / _ONNX_DIR / manifest[_precision(self.runtime)]["file"]
+
     @property
     def loaded(self) -> bool:
-        return "model" in self.__dict__
+        return "model" in self.__dict__ or "onnx" in self.__dict__
 
     @property
     def dimension(self) -> int:
+        if self.runtime != "torch":
+            return self.onnx.dimension
         dim = self.model.get_embedding_dimension()
         if dim is None:
             raise ValueError(f"model {self.name} does not report its embedding dimension")
         return int(dim)
 
     def _encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        if self.runtime != "torch":
+            return self.onnx.encode(texts, self.prompts[kind])  # its own batch size: one
         prompt = self.prompts[kind] or None
         vectors = self.model.encode(
             list(texts),
@@ -162,10 +250,14 @@ class Embedder:
         return self._encode(texts, "passage")
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One question, on one thread: a short input gains little from a second thread and
-        loses much when the cores are busy (median 41 ms vs 268 ms with two threads, measured
-        on a loaded 2-core machine). The lock keeps concurrent questions from racing on the
-        process-wide thread setting; passage batches keep all threads."""
+        """One question, on one thread with torch: a short input gains little from a second
+        thread and loses much when the cores are busy (median 41 ms vs 268 ms with two threads,
+        measured on a loaded 2-core machine). The lock keeps concurrent questions from racing
+        on the process-wide thread setting; passage batches keep all threads. onnxruntime's
+        workers do not spin, and there one question took as long on two threads as on one
+        (median 24 ms vs 22 ms on a loaded machine), so its session is left as it is."""
+        if self.runtime != "torch":
+            return self._encode([text], "query")[0]
         import torch
 
         with _QUERY_THREAD:
@@ -179,3 +271,8 @@ class Embedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Many questions in one model call (evaluation): `embed_query` batched."""
         return self._encode(texts, "query")
+
+
+def _precision(runtime: str) -> str:
+    """The manifest key of an ONNX runtime: `fp32` or `int8`."""
+    return "int8" if runtime == "onnx-int8" else "fp32"

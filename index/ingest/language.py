@@ -24,3 +24,14 @@ def detect_lang(text: str) -> str:
     the corpus's main language."""
     language = _detector().detect_language_of(text[:_MAX_CHARS])
     return "en" if language == Language.ENGLISH else "id"
+
+
+_CODES = {Language.INDONESIAN: "id", Language.ENGLISH: "en"}
+
+
+def confidence(text: str) -> tuple[str, float]:
+    """The likelier language of `text` and lingua's confidence in it (0.5 = a coin toss)."""
+    values = _detector().compute_language_confidence_values(text[:_MAX_CHARS])
+    if not values or values[0].value <= 0:
+        return "id", 0.5
+    return _CODES[values[0].language], float(values[0].value)

@@ -49,6 +49,8 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(\[A-Z0-9])")
 _TITLE_CHARS = 80
 _README = re.compile(r"^readme(?:\.|$)", re.I)
 _RECORD_FIELDS = {"id", "title", "url", "published", "source", "lang", "text", "author"}
+# The largest input file read, here and for uploads (assistant.web.uploads imports it).
+MAX_FILE_BYTES = 20_000_000
 
 
 class _NotText(Exception):
@@ -56,7 +58,7 @@ class _NotText(Exception):
 
 
 def iter_articles(
-    paths: Sequence[str | os.PathLike[str]], max_bytes: int = 20_000_000
+    paths: Sequence[str | os.PathLike[str]], max_bytes: int = MAX_FILE_BYTES
 ) -> Iterator[Item]:
     """Articles from files and folders (recursively, sorted by name), with a Failure per bad input.
 
@@ -307,6 +309,8 @@ _READERS: dict[str, Reader] = {
     ".json": _read_json,
     ".jsonl": _read_jsonl,
 }
+# The file types Kabar reads, the only ones the chat's add tab accepts.
+SUFFIXES = tuple(_READERS)
 
 
 # ---------------------------------------------------------------- records -> Article

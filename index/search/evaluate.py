@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.ingest.language import detect_lang
 from index.records import Hit
 from index.search.searcher import Filters, Mode, Searcher
+from index.store.exactness import Exactness, measure
+from index.store.protocol import VectorStore
 
 DIVERSITY_DEPTH = 5
+EXACT_K = 10  # depth at which the vector index is compared with exact search
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,9 @@ def evaluate(
         "per_article": searcher.config.per_article,
         "modes": {},
     }
+    if need_vectors:
+        vectors = [p.vector for p in prepared if p.vector is not None]
+        report["vector_exactness"] = vector_exactness(searcher.store, vectors).to_json()
     for mode in modes:
         outcomes = [
             judge(q, searcher.run(p, k, filters, mode), article_langs.get(q.article_id))
@@ -158,6 +166,14 @@ def evaluate(
             name: summarise(group, k) for name, group in groups(outcomes).items()
         }
     return report
+
+
+def vector_exactness(store: VectorStore, vectors: Sequence[np.ndarray]) -> Exactness:
+    """How much of the exact top 10 (brute force over every stored vector) the store's vector
+    index returns for these questions: what it misses, dense and hybrid search never see."""
+    ids, matrix = store.vectors()
+    questions = np.vstack(vectors) if vectors else np.zeros((0, matrix.shape[1]), np.float32)
+    return measure(ids, matrix, questions, store.nearest, EXACT_K)
 
 
 def render(report: dict[str, Any]) -> str:
@@ -171,7 +187,15 @@ def render(report: dict[str, Any]) -> str:
         + "  ".join(f"{'par ' + m:>10}" for m in names)
         + f"  {'art@' + str(DIVERSITY_DEPTH):>7}"
     )
-    lines = [f"{report['questions']} questions, k={k}, per article {report['per_article']}", header]
+    lines = [f"{report['questions']} questions, k={k}, per article {report['per_article']}"]
+    exactness = report.get("vector_exactness")
+    if exactness:
+        lines.append(
+            f"vector search: recall@{EXACT_K} against exact search "
+            f"{exactness[f'recall@{EXACT_K}']:.4f}, whole top {EXACT_K} for "
+            f"{exactness['complete']}/{exactness['questions']} questions"
+        )
+    lines.append(header)
     first_mode: dict[str, Any] = next(iter(report["modes"].values()), {})
     for group in first_mode:
         for mode, by_group in report["modes"].items():

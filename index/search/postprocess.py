@@ -75,3 +75,25 @@ def cap_per_article(
         else:
             held.append(item)
     return sorted(chosen + held[: k - len(chosen)], key=lambda item: -item[1])
+
+
+def unit_ordinal(chunk_id: str) -> int:
+    """A unit's position in its article, from its id (`ARTICLE::ORDINAL`, see `Chunk.id`)."""
+    return int(chunk_id.rsplit("::", 1)[1])
+
+
+def drop_shown(
+    ranked: Sequence[tuple[str, float]], article_of: Callable[[str], str], window: int
+) -> list[tuple[str, float]]:
+    """The ranking without units that a better unit of the same article already shows, as one
+    of the `window` neighbours on each side that are read with it: a slot is not spent twice
+    on the same text."""
+    shown: dict[str, set[int]] = {}
+    kept = []
+    for cid, score in ranked:
+        ordinal = unit_ordinal(cid)
+        seen = shown.setdefault(article_of(cid), set())
+        if ordinal not in seen:
+            kept.append((cid, score))
+            seen.update(range(ordinal - window, ordinal + window + 1))
+    return kept

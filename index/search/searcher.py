@@ -24,11 +24,19 @@ from index.ingest.language import detect_lang
 from index.records import Hit
 from index.search.config import MODES, Filters, Mode, SearchConfig, day_number
 from index.search.fusion import fuse
-from index.search.postprocess import LATEST_HALF_LIFE_DAYS, cap_per_article, decay, wants_latest
+from index.search.postprocess import (
+    LATEST_HALF_LIFE_DAYS,
+    cap_per_article,
+    decay,
+    drop_shown,
+    unit_ordinal,
+    wants_latest,
+)
 from index.settings import StoreSettings
-from index.store.chroma import EmptyStoreError, Store
+from index.store.chroma import Store
 from index.store.dedupe import Duplicates
 from index.store.lexical import LexicalCache, LexicalIndex
+from index.store.protocol import EmptyStoreError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,7 @@ class Candidates:
 
     dense: list[tuple[str, float]] = field(default_factory=list)  # (chunk id, cosine)
     lexical: list[tuple[str, float]] = field(default_factory=list)  # (chunk id, BM25)
+    feedback: list[tuple[str, float]] = field(default_factory=list)  # (chunk id, BM25), expanded
     hits: dict[str, Hit] = field(default_factory=dict)  # candidates already fetched whole
     info: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)  # article, lang, day
 
@@ -120,8 +129,19 @@ class Searcher:
         vector = query.vector  # a BM25-only searcher did not embed the question
         if vector is None:
             vector = self.embedder.embed_query(query.text)
-        hits = self.store.query(vector, k, where=restriction)
-        return [replace(h, similarity=h.score) for h in hits]
+        window = self.config.window
+        found = self.store.query(vector, k * (2 * window + 1), where=restriction)
+        if window:  # neighbours of a better unit are read with it: they take no place of their own
+            article = {h.chunk_id: h.article_id for h in found}
+            kept = {
+                c
+                for c, _ in drop_shown(
+                    [(h.chunk_id, h.score) for h in found], article.__getitem__, window
+                )
+            }
+            found = [h for h in found if h.chunk_id in kept]
+        hits = [replace(h, similarity=h.score) for h in found[:k]]
+        return self._widen(hits) if window else hits
 
     def to_json(self, hits: Sequence[Hit]) -> list[dict[str, Any]]:
         """Hits as `kabar search --json` and `GET /api/search` both return them: each with the
@@ -175,7 +195,9 @@ class Searcher:
         if mode != "dense":
             found = lexical.search(query.terms, n, mask)
             pool.lexical = [(lexical.rows[i].chunk_id, score) for i, score in found]
-        for cid, _ in [*pool.dense, *pool.lexical]:
+        if mode == "hybrid" and self.config.fusion.feedback > 0:
+            pool.feedback = self._feedback(query, pool.dense, n, mask, lexical)
+        for cid, _ in [*pool.dense, *pool.lexical, *pool.feedback]:
             row = lexical.rows[lexical.position[cid]]
             pool.info[cid] = (row.article_id, row.lang, row.day)
         return pool
@@ -192,7 +214,9 @@ class Searcher:
         """Fuse (hybrid), apply recency decay and the per-article cap, and build the top k."""
         if mode == "hybrid":
             langs = {cid: info[1] for cid, info in pool.info.items()}
-            ranked = fuse(pool.dense, pool.lexical, langs, query.lang, self.config.fusion)
+            ranked = fuse(
+                pool.dense, pool.lexical, langs, query.lang, self.config.fusion, pool.feedback
+            )
         else:
             ranked = list(pool.dense if mode == "dense" else pool.lexical)
         half_life = filters.recency_half_life_days
@@ -200,6 +224,8 @@ class Searcher:
             half_life = LATEST_HALF_LIFE_DAYS
         if half_life is not None:
             ranked = decay(ranked, lambda cid: pool.info[cid][2], half_life)
+        if self.config.window:
+            ranked = drop_shown(ranked, lambda cid: pool.info[cid][0], self.config.window)
         top = cap_per_article(ranked, lambda cid: pool.info[cid][0], self.config.per_article, k)
         fetched = self.store.hits([cid for cid, _ in top if cid not in pool.hits], query.vector)
         hits = []
@@ -210,7 +236,70 @@ class Searcher:
             elif cid in fetched:  # the store computed the similarity from the stored vector
                 similarity = fetched[cid].score if query.vector is not None else None
                 hits.append(replace(fetched[cid], score=score, similarity=similarity))
-        return hits
+        return self._widen(hits) if self.config.window else hits
+
+    def _widen(self, hits: list[Hit]) -> list[Hit]:
+        """Each hit read together with the `window` units before and after it in its article:
+        small units find the paragraph, their neighbours give the reader its context. What a
+        better hit already shows is not repeated. Paragraph ranges stay exact: the hit's range
+        grows to cover the neighbours it now holds."""
+        window = self.config.window
+        shown: dict[str, set[int]] = {}
+        plans: list[list[str]] = []
+        for hit in hits:
+            ordinal = unit_ordinal(hit.chunk_id)
+            seen = shown.setdefault(hit.article_id, set())
+            seen.add(ordinal)
+            plan = [hit.chunk_id]
+            for step in (-1, 1):  # outwards on each side, up to a unit already shown
+                for i in range(ordinal + step, ordinal + step * (window + 1), step):
+                    if i < 0 or i in seen:
+                        break
+                    seen.add(i)
+                    plan.append(f"{hit.article_id}::{i}")
+            plans.append(plan)
+        found = self.store.hits([cid for plan in plans for cid in plan[1:]])
+        widened = []
+        for hit, plan in zip(hits, plans, strict=True):
+            units = sorted(
+                [hit, *(found[cid] for cid in plan[1:] if cid in found)],
+                key=lambda h: unit_ordinal(h.chunk_id),
+            )
+            widened.append(
+                replace(
+                    hit,
+                    text="\n\n".join(u.text for u in units),
+                    paragraphs=(units[0].paragraphs[0], units[-1].paragraphs[1]),
+                )
+            )
+        return widened
+
+    def _feedback(
+        self,
+        query: Query,
+        dense: Sequence[tuple[str, float]],
+        n: int,
+        mask: np.ndarray | None,
+        lexical: LexicalIndex,
+    ) -> list[tuple[str, float]]:
+        """Lexical evidence across languages, by pseudo-relevance feedback: BM25 cannot match
+        an English question to an Indonesian paragraph, so the question's terms (names and
+        numbers do match) are searched together with the distinctive terms of its best dense
+        hits in the other language, among other-language passages only."""
+        known = lexical.position
+        other = [
+            known[cid]
+            for cid, _ in dense
+            if cid in known and (lexical.rows[known[cid]].lang or query.lang) != query.lang
+        ][: self.config.feedback_docs]
+        if not other:
+            return []
+        terms = lexical.distinctive(other, self.config.feedback_terms, exclude=set(query.terms))
+        eligible = (lexical.lang != query.lang) & (lexical.lang != "")
+        if mask is not None:
+            eligible &= mask
+        found = lexical.search([*query.terms, *terms], n, eligible)
+        return [(lexical.rows[i].chunk_id, score) for i, score in found]
 
     def _dense(
         self, vector: np.ndarray, n: int, mask: np.ndarray | None, lexical: LexicalIndex

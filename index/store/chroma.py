@@ -10,45 +10,39 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from index.chunking import embedding_text
 from index.records import Chunk, Hit
 from index.settings import StoreSettings
+from index.store import migration
 from index.store.generation import Generation
 from index.store.paths import cache_folder
-from index.store.protocol import ChunkFilter
-
-if TYPE_CHECKING:
-    from index.store.lexical import ChunkRow
+from index.store.protocol import (
+    ChunkFilter,
+    ChunkRow,
+    EmptyStoreError,
+    IndexedArticle,
+    ModelMismatchError,
+)
 
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
 MAX_BATCH = 5000  # Chroma refuses batches over 5461 records
 
-
-class ModelMismatchError(RuntimeError):
-    """The store was built by another embedding model; mixing vectors would corrupt search."""
-
-
-class EmptyStoreError(RuntimeError):
-    """Nothing has been indexed into this store yet."""
-
-
-@dataclass
-class IndexedArticle:
-    """What the store holds for one article, read back from its chunks."""
-
-    article_id: str
-    content_hash: str
-    path: str | None
-    chunk_ids: list[str] = field(default_factory=list)
-    consistent: bool = True
+# The vector index every collection is created with. Chroma's defaults (16/100/100) returned
+# 0.88 of the exact top 10 for real e5 questions; see bench/vector_exactness.py for the measured
+# choice. Older stores are moved to these settings by the next indexer run (`upgrade`).
+HNSW: dict[str, Any] = {
+    "space": "cosine",
+    "max_neighbors": 48,
+    "ef_construction": 400,
+    "ef_search": 400,
+}
 
 
 def open_client(settings: StoreSettings) -> Any:
@@ -132,6 +126,7 @@ class Store:
         self._reopen = reopen
         self._reopening = threading.Lock()
         self._collection: Any = None
+        self._hinted = False  # the upgrade hint is logged once per store
 
     @classmethod
     def open(cls, settings: StoreSettings) -> Store:
@@ -164,11 +159,30 @@ class Store:
     def _existing(self) -> Any:
         self._refresh()
         if self._collection is None:
-            try:
-                self._collection = self.client.get_collection(self.name, embedding_function=None)
-            except Exception:  # Chroma raises NotFoundError or ValueError depending on backend
+            # No collection by the store's name: a vector index upgrade was stopped between
+            # its two renames, and the old collection (complete) goes by NAME-prev.
+            found = migration.get(self.client, self.name) or migration.get(
+                self.client, self.name + migration.PREV
+            )
+            if found is None:
                 return None
+            if not self._hinted and migration.outdated(found, HNSW):
+                self._hinted = True
+                log.warning(
+                    "this store's vector index was built with older settings that miss some "
+                    "nearest chunks; the next `kabar index` upgrades it (nothing is embedded again)"
+                )
+            self._collection = found
         return self._collection
+
+    def upgrade(self) -> bool:
+        """Move the chunks to a collection with the current `HNSW` settings if the store was
+        created with others, or finish such a move a stopped run began; True when they moved.
+        Call under the writer lock (the indexer does, before anything else)."""
+        self._refresh()
+        moved = migration.upgrade(self.client, self.name, HNSW, self._wrote)
+        self._collection = None
+        return moved
 
     @property
     def model_info(self) -> dict[str, Any] | None:
@@ -208,7 +222,7 @@ class Store:
             collection = self.client.get_or_create_collection(
                 self.name,
                 embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": dict(HNSW)},
                 metadata={
                     "kabar_schema": SCHEMA,
                     "kabar_model": model,
@@ -222,8 +236,11 @@ class Store:
 
     def drop(self) -> None:
         """Delete every chunk and the model stamp (used by --rebuild)."""
-        if self._existing() is not None:
-            self.client.delete_collection(self.name)
+        dropped = [
+            migration.drop(self.client, self.name + suffix)
+            for suffix in ("", migration.NEXT, migration.PREV)
+        ]
+        if any(dropped):
             self._wrote()
         self._collection = None
 
@@ -241,13 +258,21 @@ class Store:
 
     def chunk_rows(self) -> list[ChunkRow]:
         """Every chunk's identity and filter columns, read from metadata (no documents)."""
-        from index.store.lexical import ChunkRow
-
         return [
             ChunkRow.from_metadata(chunk_id, meta)
             for page in self._pages(["metadatas"])
             for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True)
         ]
+
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """Every chunk id with its stored vector (one row each): for exact search to compare
+        the vector index with (`index.store.exactness`)."""
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        for page in self._pages(["embeddings"]):
+            ids.extend(page["ids"])
+            rows.append(np.asarray(page["embeddings"], dtype=np.float32))
+        return ids, np.vstack(rows) if rows else np.zeros((0, 0), np.float32)
 
     def documents(self, ids: Sequence[str]) -> dict[str, str]:
         """What was embedded for these chunk ids (headline and text), for those that exist."""
@@ -385,13 +410,25 @@ class Store:
             raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
         return collection
 
+    def _query(self, **request: Any) -> Any:
+        """`collection.query`, asked once more of a fresh handle when the collection went away
+        under us: another process upgraded the vector index (`upgrade`) or rebuilt the store."""
+        try:
+            return self._searchable().query(**request)
+        except Exception as exc:
+            from chromadb.errors import NotFoundError  # chromadb is loaded by now
+
+            if not isinstance(exc, NotFoundError):
+                raise
+            self._collection = None
+            return self._searchable().query(**request)
+
     def nearest(
         self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
         """Ids and cosine similarities of the nearest chunks (optionally among `ids`) without
         their text: several times cheaper than `query` when most candidates are discarded."""
-        collection = self._searchable()
-        result = collection.query(
+        result = self._query(
             query_embeddings=[vector.tolist()],
             n_results=k,
             ids=list(ids) if ids is not None else None,
@@ -411,8 +448,7 @@ class Store:
     ) -> list[Hit]:
         """Nearest chunks by cosine similarity (score = 1 - cosine distance), optionally only
         among chunks matching `where` or among the given `ids`."""
-        collection = self._searchable()
-        result = collection.query(
+        result = self._query(
             query_embeddings=[vector.tolist()],
             n_results=k,
             where=_where(where),

@@ -16,19 +16,23 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import re
-import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
+from index.atomic import write_atomic
 from index.records import Article
-from index.store.chroma import IndexedArticle, Store
+from index.store.chroma import Store
+from index.store.protocol import IndexedArticle
+
+if TYPE_CHECKING:
+    from datasketch import MinHash, MinHashLSH
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,15 @@ MIN_SHINGLES = 30
 _SIGN_BATCH = 200  # articles whose chunks are read from the store at once
 _WORD = re.compile(r"\w+")
 SCHEME = "affine32"  # datasketch's hashing scheme; signatures on file were made with it
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations  # costly: made once
+
+
+@cache
+def _permutations() -> Any:
+    """MinHash's permutations, made once (costly), on first use: datasketch imports scipy,
+    0.6 s that a search, which only reads the alternates, should not pay."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,10 @@ def signature(paragraphs: Iterable[str]) -> np.ndarray | None:
     }
     if len(shingles) < MIN_SHINGLES:
         return None
+    from datasketch import MinHash
+
     minhash = MinHash(
-        num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=SCHEME, hashfunc=zlib.crc32
+        num_perm=NUM_PERM, permutations=_permutations(), scheme=SCHEME, hashfunc=zlib.crc32
     )
     minhash.update_batch(list(shingles))
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
@@ -135,11 +149,7 @@ class Duplicates:
             },
             "alternates": [asdict(a) for _, a in sorted(self.alternates.items())],
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".duplicates-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, lambda fh: json.dump(payload, fh, ensure_ascii=False))
 
     # ------------------------------------------------------------ keeping in step with the store
 
@@ -189,10 +199,16 @@ class Duplicates:
 
     @staticmethod
     def _minhash(sig: np.ndarray) -> MinHash:
-        return MinHash(num_perm=NUM_PERM, hashvalues=sig, permutations=_PERMUTATIONS, scheme=SCHEME)
+        from datasketch import MinHash
+
+        return MinHash(
+            num_perm=NUM_PERM, hashvalues=sig, permutations=_permutations(), scheme=SCHEME
+        )
 
     def _index(self) -> MinHashLSH:
         if self._lsh is None:
+            from datasketch import MinHashLSH
+
             self._lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
             for article_id, sig in self.signatures.items():
                 if sig is not None:

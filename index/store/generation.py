@@ -10,10 +10,10 @@ single process, so its clients need none of this.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from pathlib import Path
+
+from index.atomic import write_atomic
 
 
 class Generation:
@@ -40,14 +40,5 @@ class Generation:
     def bump(self) -> None:
         """Record a write of ours; replaced atomically, so readers never see half a marker."""
         token = uuid.uuid4().hex
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".generation-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(token)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; readers may run as another user
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, lambda fh: fh.write(token))
         self.seen = token

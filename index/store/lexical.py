@@ -14,45 +14,22 @@ import gzip
 import hashlib
 import json
 import logging
-import os
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections import Counter
+from collections.abc import Collection, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.store.chroma import Store
+from index.atomic import atomic_binary
+from index.store.protocol import ChunkRow, VectorStore
 from index.store.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: terms include the headline
-
-
-@dataclass(frozen=True)
-class ChunkRow:
-    """What the lexical side knows of a chunk besides its terms: identity and filter columns."""
-
-    chunk_id: str
-    stamp: str  # article content hash and paragraph range: changes whenever the text can
-    article_id: str
-    lang: str | None
-    source: str | None
-    day: int  # YYYYMMDD, 0 when the article has no date
-
-    @classmethod
-    def from_metadata(cls, chunk_id: str, meta: dict[str, Any]) -> ChunkRow:
-        stamp = f"{meta['content_hash']}:{meta['p_first']}-{meta['p_last']}"
-        return cls(
-            chunk_id=chunk_id,
-            stamp=stamp,
-            article_id=str(meta["article_id"]),
-            lang=meta.get("lang") or None,
-            source=meta.get("source") or None,
-            day=int(meta.get("day") or 0),
-        )
 
 
 def content_version(rows: Sequence[ChunkRow]) -> str:
@@ -90,6 +67,27 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def _idf(self) -> dict[str, float]:
+        """Inverse document frequency of every term (BM25's form), built on first use."""
+        df: Counter[str] = Counter(term for terms in self.terms for term in set(terms))
+        n = len(self.terms)
+        return {term: math.log((n - f + 0.5) / (f + 0.5) + 1) for term, f in df.items()}
+
+    def distinctive(
+        self, positions: Sequence[int], count: int, exclude: Collection[str] = ()
+    ) -> list[str]:
+        """The `count` terms that best characterise these chunks against the whole index: a
+        term scores its idf once per chunk it occurs in, so terms that several of the chunks
+        share and few others have come first (pseudo-relevance feedback, see the searcher)."""
+        idf = self._idf
+        scores: dict[str, float] = {}
+        for position in positions:
+            for term in set(self.terms[position]):
+                if term not in exclude and not term.isdigit():
+                    scores[term] = scores.get(term, 0.0) + idf[term]
+        return sorted(scores, key=scores.__getitem__, reverse=True)[:count]
 
     def select(
         self,
@@ -136,7 +134,7 @@ class LexicalCache:
         self.last_tokenized = 0  # chunks the last `sync` had to tokenize (0: all reused)
 
     @classmethod
-    def for_store(cls, store: Store, tokenizer: Tokenizer | None = None) -> LexicalCache:
+    def for_store(cls, store: VectorStore, tokenizer: Tokenizer | None = None) -> LexicalCache:
         """The cache file beside the store (none for a store opened without a cache folder)."""
         path = store.cache_dir / f"{store.name}-lexical.json.gz" if store.cache_dir else None
         return cls(path, tokenizer)
@@ -144,7 +142,7 @@ class LexicalCache:
     def exists(self) -> bool:
         return self.path is not None and self.path.exists()
 
-    def sync(self, store: Store) -> LexicalIndex:
+    def sync(self, store: VectorStore) -> LexicalIndex:
         """The index for the store's current content, updating the cache file when stale."""
         rows = store.chunk_rows()
         version = content_version(rows)
@@ -209,13 +207,5 @@ class LexicalCache:
             ],
             "terms": index.terms,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".lexical-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as fh:
-                json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; the store's files are not
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_binary(self.path) as raw, gzip.open(raw, "wt", encoding="utf-8") as fh:
+            json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))

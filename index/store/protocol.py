@@ -9,7 +9,7 @@ a backend's filter syntax: callers describe a restriction as a `ChunkFilter`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,8 +17,14 @@ if TYPE_CHECKING:
     import numpy as np
 
     from index.records import Chunk, Hit
-    from index.store.chroma import IndexedArticle
-    from index.store.lexical import ChunkRow
+
+
+class ModelMismatchError(RuntimeError):
+    """The store was built by another embedding model; mixing vectors would corrupt search."""
+
+
+class EmptyStoreError(RuntimeError):
+    """Nothing has been indexed into this store yet."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,45 @@ class ChunkFilter:
     langs: tuple[str, ...] = ()
 
 
+@dataclass
+class IndexedArticle:
+    """What the store holds for one article, read back from its chunks."""
+
+    article_id: str
+    content_hash: str
+    path: str | None
+    chunk_ids: list[str] = field(default_factory=list)
+    consistent: bool = True
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """What the lexical side knows of a chunk besides its terms: identity and filter columns."""
+
+    chunk_id: str
+    stamp: str  # article content hash and paragraph range: changes whenever the text can
+    article_id: str
+    lang: str | None
+    source: str | None
+    day: int  # YYYYMMDD, 0 when the article has no date
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, meta: dict[str, Any]) -> ChunkRow:
+        stamp = f"{meta['content_hash']}:{meta['p_first']}-{meta['p_last']}"
+        return cls(
+            chunk_id=chunk_id,
+            stamp=stamp,
+            article_id=str(meta["article_id"]),
+            lang=meta.get("lang") or None,
+            source=meta.get("source") or None,
+            day=int(meta.get("day") or 0),
+        )
+
+
 class VectorStore(Protocol):
     """Chunks with their vectors and metadata; the bookkeeping is read back from the chunks."""
 
+    name: str  # names the derived files kept beside it
     cache_dir: Path | None  # where derived indexes (BM25, near-duplicates) are kept
 
     @property
@@ -43,6 +85,8 @@ class VectorStore(Protocol):
     def check_model(self, model: str, fingerprint: str) -> None: ...
 
     def prepare(self, model: str, fingerprint: str, dimension: int) -> None: ...
+
+    def upgrade(self) -> bool: ...  # bring an older store's layout up to date (writer lock held)
 
     def write(
         self,
@@ -62,6 +106,8 @@ class VectorStore(Protocol):
     def articles(self) -> dict[str, IndexedArticle]: ...
 
     def chunk_rows(self) -> list[ChunkRow]: ...
+
+    def vectors(self) -> tuple[list[str], np.ndarray]: ...  # every stored vector, for exactness
 
     def documents(self, ids: Sequence[str]) -> dict[str, str]: ...
 

@@ -13,17 +13,10 @@ from pathlib import Path
 import pytest
 
 from assistant.retriever import KabarRetriever, default_model_cache
-from index.embed.embedder import Embedder
 from index.settings import StoreSettings
 from tests.fixtures.paths import REPO
-from tests.fixtures.sample_store import sample_store
 
 README_STORE = '"~/.local/share/kabar/store"'
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> StoreSettings:
-    return sample_store(tmp_path_factory, embedder)
 
 
 def readme_example() -> str:
@@ -35,12 +28,17 @@ def readme_example() -> str:
     return match.group(1)
 
 
-def test_readme_example_runs_from_another_program(store: StoreSettings, tmp_path: Path) -> None:
+@pytest.mark.slow  # starts a process
+def test_readme_example_runs_from_another_program(
+    sample_settings: StoreSettings, tmp_path: Path
+) -> None:
     code = readme_example()
     assert README_STORE in code
-    code = code.replace(README_STORE, repr(str(store.store)))
-    if store.model_cache != default_model_cache():  # this machine keeps the model elsewhere
-        code = code.replace("k=4)", f"k=4, model_cache={str(store.model_cache)!r})")
+    code = code.replace(README_STORE, repr(str(sample_settings.store)))
+    if (
+        sample_settings.model_cache != default_model_cache()
+    ):  # this machine keeps the model elsewhere
+        code = code.replace("k=4)", f"k=4, model_cache={str(sample_settings.model_cache)!r})")
     code += (
         "\nimport json\nprint(json.dumps({'sync': [d.metadata for d in docs],"
         " 'async': [d.metadata for d in later], 'text': docs[0].page_content}))\n"
@@ -67,11 +65,14 @@ def test_readme_example_runs_from_another_program(store: StoreSettings, tmp_path
     assert "Pekalongan" in result["text"] or "sensor" in result["text"]
 
 
-def test_filters_and_k_apply(store: StoreSettings) -> None:
+def test_filters_and_k_apply(sample_settings: StoreSettings) -> None:
     from index.search.searcher import Filters
 
     retriever = KabarRetriever.from_store(
-        store.store, k=2, filters=Filters(langs=("en",)), model_cache=store.model_cache
+        sample_settings.store,
+        k=2,
+        filters=Filters(langs=("en",)),
+        model_cache=sample_settings.model_cache,
     )
     docs = retriever.invoke("banjir Pekalongan sensor")
     assert 0 < len(docs) <= 2

@@ -17,6 +17,8 @@ import pytest
 from index.store.chroma import Store
 from tests.fixtures.proc import kabar, settings_for, snapshot
 
+pytestmark = pytest.mark.slow  # starts processes
+
 ID_TEXT = (
     "Pemerintah Kota Pekalongan mulai menguji coba sistem peringatan dini banjir yang memanfaatkan "
     "sensor ketinggian air di sepanjang sungai, Senin pagi."

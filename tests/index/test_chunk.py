@@ -33,6 +33,25 @@ def test_packs_consecutive_paragraphs_up_to_target(embedder: Embedder) -> None:
     assert len({c.id for c in chunks}) == len(chunks)
 
 
+def test_paragraph_units_join_short_paragraphs_to_the_next(embedder: Embedder) -> None:
+    def long(n: int) -> str:
+        return " ".join(f"warga{n} desa mengungsi" for _ in range(12))  # 36 words
+
+    # A dateline, a long paragraph, a one-line quote, two long ones and a short last line.
+    paragraphs = ["Jakarta -", long(1), "Kata dia singkat.", long(2), long(3), "Penutup pendek."]
+    chunker = Chunker(counter(embedder), limit=embedder.max_tokens, target=0, min_words=30)
+    chunks = chunker.chunk(article(paragraphs))
+    # Short ones join the next paragraph; the short last one joins the unit before it.
+    assert [(c.first_paragraph, c.last_paragraph) for c in chunks] == [(1, 2), (3, 4), (5, 6)]
+    for c in chunks:
+        assert c.text.split("\n\n") == paragraphs[c.first_paragraph - 1 : c.last_paragraph]
+    # Without the word floor every paragraph is a unit of its own.
+    alone = Chunker(counter(embedder), limit=embedder.max_tokens, target=0).chunk(
+        article(paragraphs)
+    )
+    assert [(c.first_paragraph, c.last_paragraph) for c in alone] == [(i, i) for i in range(1, 7)]
+
+
 def test_long_paragraph_split_at_sentences_within_model_limit(embedder: Embedder) -> None:
     sentence = "Pemerintah kota mengumumkan rencana pembangunan jembatan baru di atas sungai. "
     long_paragraph = sentence * 80  # far over 512 tokens
@@ -109,3 +128,5 @@ def test_invalid_limits_rejected(embedder: Embedder) -> None:
         Chunker(counter(embedder), limit=8)
     with pytest.raises(ValueError):
         Chunker(counter(embedder), limit=100, target=200)
+    with pytest.raises(ValueError):
+        Chunker(counter(embedder), limit=100, target=0, min_words=-1)

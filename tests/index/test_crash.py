@@ -34,6 +34,8 @@ from tests.fixtures.proc import (
     wait_for,
 )
 
+pytestmark = pytest.mark.slow  # starts processes
+
 BATCH = "2"  # chunks per write: about one article, so a run makes a dozen writes
 NEW_ARTICLE = """---
 title: Jembatan Gantung Baru Hubungkan Dua Desa di Lereng Merapi

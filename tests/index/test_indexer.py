@@ -10,7 +10,8 @@ import pytest
 from index.embed.embedder import Embedder
 from index.indexing import Indexer
 from index.settings import StoreSettings
-from index.store.chroma import ModelMismatchError, Store
+from index.store.chroma import Store
+from index.store.protocol import ModelMismatchError
 
 
 def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) -> Path:

@@ -61,6 +61,14 @@ def chunker(embedder: Embedder) -> Chunker:
     return Chunker(lambda texts: embedder.count_tokens(texts), limit=embedder.max_tokens, target=24)
 
 
+@pytest.fixture(scope="module")
+def unit_chunker(embedder: Embedder) -> Chunker:
+    # Paragraph units: no packing by size, short paragraphs join the next.
+    return Chunker(
+        lambda texts: embedder.count_tokens(texts), limit=embedder.max_tokens, target=0, min_words=5
+    )
+
+
 @SETTINGS
 @given(TEXT)
 def test_clean_text_never_raises(text: str) -> None:
@@ -109,6 +117,21 @@ def test_chunks_cover_cleaned_paragraphs_exactly_once(
 ) -> None:
     article = Article(id="a", title=clean_text(title), paragraphs=tuple(clean_paragraphs(raw)))
     assert_chunks_cover(chunker, article)
+
+
+@SETTINGS
+@given(st.lists(TEXT, max_size=6), TEXT)
+def test_paragraph_units_cover_cleaned_paragraphs_exactly_once(
+    unit_chunker: Chunker, raw: list[str], title: str
+) -> None:
+    article = Article(id="a", title=clean_text(title), paragraphs=tuple(clean_paragraphs(raw)))
+    assert_chunks_cover(unit_chunker, article)
+    chunks = unit_chunker.chunk(article)
+    # A unit takes in the next paragraph only while it is short (the last unit may also take
+    # in a short final paragraph).
+    for c in chunks[:-1]:
+        pieces = c.text.split("\n\n")
+        assert len(pieces) == 1 or sum(len(p.split()) for p in pieces[:-1]) < 5
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))

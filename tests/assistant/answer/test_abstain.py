@@ -12,12 +12,10 @@ import pytest
 from assistant.answer.abstain import FEATURES, Abstention, default_path, fit
 from assistant.answer.pipeline import Assistant
 from assistant.settings import Settings
-from index.embed.embedder import Embedder
 from index.search.searcher import Searcher
 from index.settings import StoreSettings
-from index.store.chroma import Store
 from tests.fixtures.paths import REPO
-from tests.fixtures.sample_store import sample_questions, sample_store
+from tests.fixtures.sample_store import sample_questions
 
 HELDOUT = REPO / "tests" / "data" / "offcorpus_heldout.jsonl"
 WRITTEN = REPO / "tests" / "data" / "offcorpus_questions.jsonl"
@@ -61,9 +59,8 @@ def test_shipped_threshold_says_how_it_was_calibrated() -> None:
 
 
 @pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
-    store: StoreSettings = sample_store(tmp_path_factory, embedder)
-    return Assistant(Settings(store=store), Searcher(Store.open(store), embedder))
+def assistant(sample_settings: StoreSettings, sample_searcher: Searcher) -> Assistant:
+    return Assistant(Settings(store=sample_settings), sample_searcher)
 
 
 def test_off_corpus_questions_are_declined_in_the_askers_language(assistant: Assistant) -> None:

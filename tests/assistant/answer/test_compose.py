@@ -12,26 +12,30 @@ from assistant.answer.citations import markers
 from assistant.answer.compose import compose, related, select
 from assistant.answer.conversation import Standalone
 from assistant.answer.evidence import EvidenceScorer
-from index.embed.embedder import Embedder
 from index.search.searcher import Searcher
-from tests.fixtures.sample_store import sample_questions, sample_searcher
+from tests.fixtures.sample_store import sample_questions
 
 PEKALONGAN_EN = "How much did Pekalongan's flood early-warning system cost to build?"
 PEKALONGAN_ID = "Berapa biaya pembangunan sistem peringatan dini banjir Pekalongan?"
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Searcher:
-    return sample_searcher(tmp_path_factory, embedder)
-
-
-@pytest.fixture(scope="module")
-def scorer(searcher: Searcher) -> EvidenceScorer:
-    return EvidenceScorer(searcher)
+def scorer(sample_searcher: Searcher) -> EvidenceScorer:
+    return EvidenceScorer(sample_searcher)
 
 
 def normal(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def body(composed: Any) -> str:
+    """The answer after its short answer, if it states one ("Short answer: … [1]." and a
+    blank line)."""
+    if composed.short is None:
+        return str(composed.text)
+    head, rest = composed.text.split("\n\n", 1)
+    assert composed.short in head and head.endswith("[1].")
+    return str(rest)
 
 
 def answer_for(scorer: EvidenceScorer, question: str, lang: str) -> Any:
@@ -63,17 +67,19 @@ def test_sentences_are_scored_against_the_question_not_the_chunk_rank(
 ) -> None:
     question = "Who was named player of the match in the 2026 County Cup final?"
     hits = scorer.searcher.search(question, k=6)
-    gold = next(i for i, h in enumerate(hits) if "Aaron Doyle" in h.text)
-    # Put the gold passage last: the right sentence must still win.
-    reordered = [h for i, h in enumerate(hits) if i != gold] + [hits[gold]]
-    best = select(scorer.gather(question, reordered))[0]
+    best = select(scorer.gather(question, hits))[0]
     assert "Aaron Doyle" in best.text
-    assert best.rank == len(reordered) - 1
+    # Put the gold passage last: its rank counts a little (as measured, see `WEIGHTS`), but the
+    # right sentence is still chosen.
+    gold = next(i for i, h in enumerate(hits) if "Aaron Doyle" in h.text)
+    reordered = [h for i, h in enumerate(hits) if i != gold] + [hits[gold]]
+    chosen = select(scorer.gather(question, reordered))
+    assert any("Aaron Doyle" in s.text and s.rank == len(reordered) - 1 for s in chosen)
 
 
 def test_other_language_evidence_is_quoted_and_introduced(scorer: EvidenceScorer) -> None:
     composed = answer_for(scorer, PEKALONGAN_EN, "en")
-    assert composed.text.startswith("According to the Indonesian source (")
+    assert body(composed).startswith("According to the Indonesian source (")
     first = composed.citations[0]
     assert f"“{first.quote}” [1]" in composed.text  # quoted verbatim, in its own language
     assert "Rp 6,8 miliar" in " ".join(c.quote for c in composed.citations)
@@ -81,7 +87,7 @@ def test_other_language_evidence_is_quoted_and_introduced(scorer: EvidenceScorer
 
 def test_same_language_evidence_is_told_plainly(scorer: EvidenceScorer) -> None:
     composed = answer_for(scorer, PEKALONGAN_ID, "id")
-    assert composed.text.startswith("Menurut berita yang terindeks: ")
+    assert body(composed).startswith("Menurut berita yang terindeks: ")
     assert "“" not in composed.text and "sumber berbahasa" not in composed.text
     assert re.search(r"\. \[1\]", composed.text)
 
@@ -89,7 +95,7 @@ def test_same_language_evidence_is_told_plainly(scorer: EvidenceScorer) -> None:
 def test_indonesian_asker_of_an_english_source_is_told_so(scorer: EvidenceScorer) -> None:
     question = "Berapa jumlah petani yang bekerja sama dengan start-up Panen Pintar?"
     composed = answer_for(scorer, question, "id")
-    assert composed.text.startswith("Menurut sumber berbahasa Inggris (")
+    assert body(composed).startswith("Menurut sumber berbahasa Inggris (")
     assert "“Founded in 2022, Panen Pintar now works with about 27,000 farmers.”" in composed.text
 
 

@@ -1,5 +1,6 @@
 """Follow-up questions become standalone: offline by carrying the previous question's terms,
-through the LLM when one is configured; history comes as pairs or as chat messages."""
+through the LLM when one is configured; history comes as pairs or as chat messages. Whether a
+question is a follow-up at all is decided by evidence (`follows`), not by its pronouns."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from assistant.answer.conversation import is_follow_up, salient_terms, standalone, turns
+from assistant.answer.conversation import (
+    FOLLOW_CUED,
+    FOLLOW_PLAIN,
+    continues,
+    follows,
+    is_follow_up,
+    salient_terms,
+    standalone,
+    turns,
+)
 
 US_RUSSIA = "Di mana AS dan Rusia akan bertemu?"
 ANSWER = "Menurut berita yang terindeks: AS dan Rusia akan menggelar rapat darurat di Jenewa. [1]"
@@ -38,8 +48,21 @@ def test_follow_ups_are_recognised(question: str) -> None:
     ],
 )
 def test_standalone_questions_are_left_alone(question: str) -> None:
-    assert not is_follow_up(question)
-    assert standalone(question, [(US_RUSSIA, ANSWER)]).question == question
+    assert not is_follow_up(question) and not continues(question)
+    assert not follows(question, in_previous=0.2)  # unless the previous articles answer it
+
+
+def test_the_evidence_decides_not_the_pronoun() -> None:
+    # "its" does not make a follow-up when the previous question's articles cannot answer it
+    # (P(answerable) within them near 0: they lack Millbrook), and it lowers the bar when they can.
+    votes = "By how many votes did Millbrook council pass its budget?"
+    assert is_follow_up(votes) and not follows(votes, in_previous=0.01)
+    assert follows("Who chairs it?", in_previous=FOLLOW_CUED)
+    assert not follows("Who founded the airline?", in_previous=FOLLOW_CUED)
+    assert follows("Who founded the airline?", in_previous=FOLLOW_PLAIN)
+    # A continuation is a follow-up whatever the evidence.
+    assert continues("and what did Germany say?") and follows("dan Jerman?", in_previous=0.0)
+    assert continues("kapan?")  # no content word of its own
 
 
 def test_names_come_first_and_function_words_go() -> None:

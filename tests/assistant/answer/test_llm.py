@@ -27,7 +27,6 @@ from index.search.searcher import Searcher
 from index.settings import StoreSettings
 from index.store.chroma import Store
 from tests.fixtures.fake_openai import serve
-from tests.fixtures.sample_store import sample_store
 
 SENSORS = (
     "Berapa jumlah sensor ketinggian air yang dipasang untuk sistem peringatan dini banjir "
@@ -39,18 +38,13 @@ SOURCE = re.compile(r'<source n="(\d+)"[^>]*>\n(.*?)\n</source>', re.DOTALL)
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> StoreSettings:
-    return sample_store(tmp_path_factory, embedder)
+def searcher(sample_settings: StoreSettings, embedder: Embedder) -> Searcher:
+    return Searcher(Store.open(sample_settings), embedder)
 
 
-@pytest.fixture(scope="module")
-def searcher(store: StoreSettings, embedder: Embedder) -> Searcher:
-    return Searcher(Store.open(store), embedder)
-
-
-def assistant(store: StoreSettings, searcher: Searcher, base_url: str) -> Assistant:
+def assistant(sample_settings: StoreSettings, searcher: Searcher, base_url: str) -> Assistant:
     llm = LLMSettings(base_url=base_url, model="stand-in", api_key="sk-test", timeout=30)
-    return Assistant(Settings(store=store, llm=llm), searcher, abstention=NEVER_ABSTAIN)
+    return Assistant(Settings(store=sample_settings, llm=llm), searcher, abstention=NEVER_ABSTAIN)
 
 
 def run(assistant: Assistant, question: str, history=()) -> tuple[list[str], Answer]:  # type: ignore[no-untyped-def]
@@ -65,11 +59,11 @@ def sources_in(request: dict) -> dict[int, str]:  # type: ignore[type-arg]
 
 
 def test_streamed_answer_keeps_only_citations_of_supplied_paragraphs(
-    store: StoreSettings, searcher: Searcher, caplog: pytest.LogCaptureFixture
+    sample_settings: StoreSettings, searcher: Searcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     reply = "Sistem itu memakai 24 sensor ketinggian air [1]. Uji cobanya dimulai [2][99]."
     with serve([reply]) as (url, script), caplog.at_level(logging.WARNING):
-        deltas, answer = run(assistant(store, searcher, url), SENSORS)
+        deltas, answer = run(assistant(sample_settings, searcher, url), SENSORS)
     assert len(deltas) > 3  # it really streamed
     assert "".join(deltas).strip() == answer.text
     assert (
@@ -92,30 +86,36 @@ def test_streamed_answer_keeps_only_citations_of_supplied_paragraphs(
         assert cited.quote in cited.text
 
 
-def test_english_question_asks_for_english(store: StoreSettings, searcher: Searcher) -> None:
+def test_english_question_asks_for_english(
+    sample_settings: StoreSettings, searcher: Searcher
+) -> None:
     question = "How much did Pekalongan's flood early-warning system cost to build?"
     with serve(["It cost Rp 6,8 miliar [1]."]) as (url, script):
-        _, answer = run(assistant(store, searcher, url), question)
+        _, answer = run(assistant(sample_settings, searcher, url), question)
     assert answer.lang == "en"
     assert "Write the answer in English" in script.requests[0]["messages"][0]["content"]
 
 
 def test_answer_without_valid_citation_is_flagged_unsupported(
-    store: StoreSettings, searcher: Searcher
+    sample_settings: StoreSettings, searcher: Searcher
 ) -> None:
     with serve(["Mungkin sekitar 24 sensor [98]."]) as (url, _):
-        _, answer = run(assistant(store, searcher, url), SENSORS)
+        _, answer = run(assistant(sample_settings, searcher, url), SENSORS)
     assert answer.unsupported and not answer.citations
     assert answer.text.startswith("Mungkin sekitar 24 sensor .")
     assert "tidak didukung" in answer.text  # said in the asker's language
     assert answer.related  # the closest articles are still shown, as such
 
 
-def test_follow_up_is_rewritten_by_the_llm(store: StoreSettings, searcher: Searcher) -> None:
+def test_follow_up_is_rewritten_by_the_llm(
+    sample_settings: StoreSettings, searcher: Searcher
+) -> None:
     rewritten = "How much did Pekalongan's flood early-warning system cost?"
     history = [(SENSORS, "24 sensor [1].")]
     with serve([rewritten, "It cost Rp 6,8 miliar [1]."]) as (url, script):
-        _, answer = run(assistant(store, searcher, url), "and how much did it cost?", history)
+        _, answer = run(
+            assistant(sample_settings, searcher, url), "and how much did it cost?", history
+        )
     assert answer.standalone_question == rewritten
     rewrite, answer_request = script.requests
     assert not rewrite.get("stream")
@@ -126,12 +126,12 @@ def test_follow_up_is_rewritten_by_the_llm(store: StoreSettings, searcher: Searc
 
 
 def test_unreachable_llm_falls_back_to_the_offline_composer(
-    store: StoreSettings, searcher: Searcher
+    sample_settings: StoreSettings, searcher: Searcher
 ) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again below: nothing listens there
-    _, answer = run(assistant(store, searcher, f"http://127.0.0.1:{port}/v1"), SENSORS)
+    _, answer = run(assistant(sample_settings, searcher, f"http://127.0.0.1:{port}/v1"), SENSORS)
     assert answer.citations and not answer.unsupported
     assert set(markers(answer.text)) == {c.n for c in answer.citations}
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.fixtures.paths import KOMPAS, model_cache
 
+pytestmark = pytest.mark.slow  # starts processes
+
 KABAR = shutil.which("kabar", path=str(Path(sys.executable).parent)) or "kabar"
 
 

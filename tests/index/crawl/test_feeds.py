@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from assistant import cli
+from assistant.cli import main as cli
 from index.crawl.feeds import FeedList, entry_links
 from index.crawl.fetch import Fetcher
 from index.crawl.watch import MAX_BACKOFF, Poll, Poller, parse_duration
-from index.crawl.web import WebBatch, index_with_web
+from index.crawl.web import WebBatch, http_cache, index_with_web
 from index.embed.embedder import Embedder
 from index.indexing import Indexer, IndexReport
 from index.records import Failure
@@ -88,11 +89,16 @@ def test_feeds_index_once_and_refetch_only_what_changed(
         assert all(not r.conditional for r in site.log)
 
         mark = len(site.log)
+        started = datetime.now(UTC).isoformat(timespec="seconds")
         second, web = index_feeds(settings, embedder)
         assert (second.added, second.updated, second.duplicates, second.chunks) == (0, 0, 0, 0)
         assert second.unchanged == 5 and web.not_modified == 5 and web.downloaded == 0
         assert set(page_downloads(site, mark).values()) == {304, 404}
         assert [r.status for r in site.log[mark:] if r.path.endswith(".xml")] == [304, 304]
+        # An unchanged feed still counts as polled (the Library shows when), its links kept.
+        polls = [http_cache(settings).get(site.url(f)) for f in ("/rss.xml", "/atom.xml")]
+        assert [(len(e.links or []), e.error) for e in polls if e] == [(6, None), (2, None)]
+        assert all(e and e.polled and e.polled >= started for e in polls), (polls, started)
 
         site.publish(
             "/news/jembatan-sungai-kapuas.html", WEB / "news/jembatan-sungai-kapuas.v2.html"

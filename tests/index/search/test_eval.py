@@ -135,8 +135,12 @@ def test_evaluate_modes_side_by_side(tmp_path: Path, embedder: Embedder) -> None
         expected = summarise(outcomes, 5)
         assert report["modes"][mode]["all"]["paragraph"] == expected["paragraph"]
     assert report["modes"]["hybrid"]["all"]["paragraph"]["R@5"] >= 0.75
+    # The vector index against exact search over the stored vectors, for these questions.
+    exactness = report["vector_exactness"]
+    assert exactness["questions"] == 4 and exactness["recall@10"] == 1.0
     table = render(report)
     assert "cross-language" in table and "hybrid" in table and "par MRR@5" in table
+    assert "vector search: recall@10 against exact search 1.0000" in table
 
 
 def test_kabar_eval_command(
@@ -145,7 +149,7 @@ def test_kabar_eval_command(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     settings = build_store(tmp_path, model_cache(), embedder)
     qa = tmp_path / "qa.jsonl"
@@ -163,5 +167,6 @@ def test_kabar_eval_command(
     assert main([*args, "--json", "--per-article", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert list(report["modes"]) == ["bm25"] and report["per_article"] == 1
+    assert "vector_exactness" not in report  # BM25 alone embeds no question
     assert report["modes"]["bm25"]["all"]["n"] == 2
     assert main([*args, "--k", "3"]) == 2  # Recall@5 needs k >= 5: a clear error, not a crash

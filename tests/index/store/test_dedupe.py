@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli
+from assistant.cli import main as cli
 from index.embed.embedder import Embedder
 from index.indexing import Indexer
 from index.ingest.sources import read_web_page

@@ -12,7 +12,8 @@ from index.embed.embedder import Embedder
 from index.indexing import Indexer
 from index.settings import StoreSettings
 from index.store.chroma import Store
-from index.store.lexical import ChunkRow, LexicalCache, LexicalIndex
+from index.store.lexical import LexicalCache, LexicalIndex
+from index.store.protocol import ChunkRow
 from index.store.tokenize import Tokenizer
 from tests.fixtures.tiny_news import ARTICLES, write_corpus
 

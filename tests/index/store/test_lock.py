@@ -23,6 +23,8 @@ from index.store.lock import StoreBusyError
 from tests.fixtures.paths import SAMPLES
 from tests.fixtures.proc import kabar, settings_for, snapshot, start_kabar, wait_for
 
+pytestmark = pytest.mark.slow  # starts processes
+
 COPIES = 4  # the ten sample articles four times over: a reindex long enough to overlap with
 
 

@@ -13,55 +13,24 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from index.store.chroma import cache_folder
 from index.store.lock import lock_path
 from tests.fixtures.paths import SAMPLES
 from tests.fixtures.proc import (
-    CHROMA,
+    Server,
     assert_every_vector_findable,
     assert_same_store,
-    free_port,
     kabar,
     kabar_killed_after,
     settings_for,
     snapshot,
-    wait_for,
+    start_chroma,
+    stop,
 )
 
 pytestmark = pytest.mark.slow
-Server = tuple[str, int]
-
-
-def start_chroma(path: Path) -> tuple[subprocess.Popen[bytes], Server]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [CHROMA, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"chroma run exited with {proc.returncode}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).is_success
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, 60, "the Chroma server's heartbeat", interval=0.2)
-    return proc, ("127.0.0.1", port)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture
