@@ -219,12 +219,15 @@ def main(argv: list[str] | None = None) -> int:
         report["sets"][name] = summarise(results, SETS[name].answerable)
         details += [{"set": name, **r} for r in results]
     report["seconds_per_question"] = share(time.perf_counter() - started, len(details))
-    if args.details:
-        args.details.write_text(
-            "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in details), "utf-8"
-        )
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+    emit(report, details, args.details)
     return 0
+
+
+def emit(report: Row, rows: Sequence[Row], details: Path | None) -> None:
+    """Print the report as JSON, and write the per-question rows to `details` if given."""
+    if details:
+        details.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    print(json.dumps(report, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ checked on the other. The store must hold the articles the questions are about.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ if str(REPO) not in sys.path:
 
 from assistant.answer.pipeline import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from bench.answers import TESTS, judge, read_jsonl, share  # noqa: E402
+from bench.answers import TESTS, emit, judge, read_jsonl, share  # noqa: E402
 
 Row = dict[str, Any]
 
@@ -93,11 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "seconds_per_question": share(time.perf_counter() - started, len(results)),
     }
-    if args.details:
-        args.details.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), "utf-8"
-        )
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+    emit(report, results, args.details)
     return 0
 
 

@@ -155,3 +155,108 @@ def test_cache_written_with_other_rules_is_not_reused(
     mine = LexicalCache.for_store(store, Tokenizer(stem=stem))
     mine.sync(store)
     assert mine.last_tokenized == store.count()
+
+
+def fresh_open(settings: StoreSettings) -> tuple[LexicalCache, LexicalIndex]:
+    """The lexical index as a new process's first search opens it."""
+    store = Store.open(settings)
+    cache = LexicalCache.for_store(store)
+    return cache, cache.sync(store)
+
+
+def test_open_skips_the_store_check_until_another_store_writes(
+    tmp_path: Path, settings: StoreSettings, embedder: Embedder
+) -> None:
+    corpus = write_corpus(tmp_path / "news", ARTICLES[:3])
+    Indexer(Store.open(settings), embedder).run([corpus])
+    cache, index = fresh_open(settings)
+    assert not cache.last_checked  # the indexer left the arrays and the marker behind
+    full = LexicalCache(None).sync(Store.open(settings))
+    assert index.version == full.version and index.rows == full.rows
+
+    # Another writer (its own client, as another process has) deletes a chunk and bumps the
+    # marker, but does not refresh the cache (a crash, or a write outside the indexer).
+    Store.open(settings).delete_ids(["garut-1::0"])
+    cache, index = fresh_open(settings)
+    assert cache.last_checked and "garut-1::0" not in index.position
+    cache, again = fresh_open(settings)
+    assert not cache.last_checked and again.version == index.version
+
+
+def test_writers_that_keep_no_marker_are_noticed(
+    tmp_path: Path, settings: StoreSettings, embedder: Embedder
+) -> None:
+    """An older Kabar bumps no generation marker: a changed chunk count, or its rewrite of the
+    json.gz (the only cache file it knows), sends the next open to the full check."""
+    articles = [dict(a) for a in ARTICLES[:3]]
+    corpus = write_corpus(tmp_path / "news", articles)
+    Indexer(Store.open(settings), embedder).run([corpus])
+
+    # Same number of chunks, other text: only the rewritten json.gz tells.
+    articles[1]["text"] = "Sungai Citarum meluap dan merendam 80 rumah di Bandung."
+    write_corpus(tmp_path / "news", articles)
+    older = Store(Store.open(settings).client, settings.collection)  # no cache folder either
+    count = older.count()
+    Indexer(older, embedder).run([corpus])
+    assert older.count() == count
+    json_only = LexicalCache.for_store(Store.open(settings))
+    json_only._write(LexicalCache(None).sync(older))  # what an older Kabar's refresh writes
+    cache, index = fresh_open(settings)
+    assert cache.last_checked and "citarum" in lexical_terms(index)
+
+    # A changed count: the older writer deleted a chunk and refreshed nothing.
+    older = Store(Store.open(settings).client, settings.collection, settings.store)
+    assert older.generation is None
+    older.delete_ids(["ferry-bali::0"])
+    cache, index = fresh_open(settings)
+    assert cache.last_checked and "ferry-bali::0" not in index.position
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "truncated"])
+def test_damaged_arrays_are_rebuilt_from_the_cache(
+    tmp_path: Path, settings: StoreSettings, embedder: Embedder, damage: str
+) -> None:
+    corpus = write_corpus(tmp_path / "news", ARTICLES[:3])
+    Indexer(Store.open(settings), embedder).run([corpus])
+    cache, expected = fresh_open(settings)
+    assert cache.arrays is not None and cache.arrays.exists()
+    if damage == "missing":
+        cache.arrays.unlink()
+    elif damage == "garbage":
+        cache.arrays.write_bytes(b"not an npz")
+    else:
+        cache.arrays.write_bytes(cache.arrays.read_bytes()[:-200])
+    assert cache.load() is not None  # the json.gz still serves
+    cache, repaired = fresh_open(settings)
+    assert cache.last_checked and cache.last_tokenized == 0
+    assert repaired.version == expected.version and repaired.terms == expected.terms
+    cache, again = fresh_open(settings)
+    assert not cache.last_checked and again.rows == expected.rows
+
+
+def test_restored_index_ranks_exactly_like_a_fresh_bm25s(sample_settings: StoreSettings) -> None:
+    import bm25s
+    import numpy as np
+
+    from tests.fixtures.sample_store import sample_questions
+
+    cache, restored = fresh_open(sample_settings)
+    assert not cache.last_checked and restored._terms is None  # opened from the arrays
+    built = LexicalIndex(restored.rows, restored.terms, restored.tokenizer)
+    reference = bm25s.BM25()
+    reference.index([t or [""] for t in built.terms], show_progress=False)
+    queries = [restored.tokenizer.tokens(q["question"]) for q in sample_questions()]
+    queries += [restored.terms[0] * 2, ["tidakadakatainixyz"], restored.terms[-1][:3]]
+    for terms in queries:
+        if not terms:
+            continue
+        expected = np.asarray(reference.get_scores(list(terms)), dtype=np.float32)
+        assert np.array_equal(restored.scores(terms), expected)
+        assert restored.search(terms, 20) == built.search(terms, 20)
+    assert restored._idf == built._idf
+    positions = list(range(0, len(restored), max(1, len(restored) // 5)))[:3]
+    assert set(restored.distinctive(positions, 50)) == set(built.distinctive(positions, 50))
+    some = sorted({r.source for r in restored.rows if r.source})[:1]
+    for mask in (restored.select(sources=some), restored.select(langs=["en"], day_from=20200101)):
+        assert mask is not None
+        assert restored.search(queries[0], 10, mask) == built.search(queries[0], 10, mask)
