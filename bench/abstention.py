@@ -9,8 +9,8 @@ the cross-lingual dev set, tests/data/xling_*.jsonl, English questions over Indo
 and the reverse; unanswerable: tests/data/offcorpus_questions.jsonl) writes
 assistant/answer/data/abstention.json. The measurement uses questions calibration never saw
 (the even-numbered cross-lingual halves are reported too):
-FacQA test (answerable: wrong abstentions should be at most 10%), tests/data/offcorpus_heldout.jsonl
-(about events in no indexed article: abstentions should be at least 80%), and QuAIL's news
+FacQA test (answerable: wrong abstentions should be at most 3%), tests/data/offcorpus_heldout.jsonl
+(about events in no indexed article: abstentions should be at least 90%), and QuAIL's news
 questions, where the unanswerable ones are on an indexed article that lacks the fact (the hard
 case). The store must hold Kompas, news-id (with the FacQA passages) and news-en (with QuAIL).
 Prints one JSON object.
@@ -29,23 +29,34 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant.answer.abstain import FEATURES, Abstention, default_path, fit  # noqa: E402
+from assistant.answer.abstain import (  # noqa: E402
+    FEATURES,
+    Abstention,
+    default_path,
+    fit,
+    highest_cut,
+)
 from assistant.answer.conversation import Standalone  # noqa: E402
 from assistant.answer.pipeline import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "qa"
 TESTS = REPO / "tests" / "data"
-# On each set of answerable calibration questions. Issue 13 allows 3% wrong abstentions on FacQA
-# test and the cross-lingual dev set and asks for 90% abstentions on held-out off-corpus
-# questions: on the dev store, 3% here gave 1.0% / 0-2% wrong and 88% held-out abstentions,
-# 4% gave 1.3% / 0-2% and 92% (5%: 1.6% / 1-4% and 97%).
-MAX_FALSE_ABSTENTION = 0.04
+# On each set of answerable calibration questions. Issue 13 allows 3% wrong abstentions on each
+# answerable set (FacQA test, English FacQA, both cross-lingual directions) and asks for 90%
+# abstentions on held-out off-corpus questions. Refitted on the full store (12,643 chunks), 4%
+# here gave 4% wrong on English FacQA (a set bench/answers.py reports); 3%, with the cut counted
+# (see `highest_cut`), gave at most 3% on each calibration set, 0.6% FacQA test, 1.3% / 2.0%
+# cross-lingual and 85% held-out off-corpus abstentions (78% with the stored calibration), but
+# it was not adopted: it answers a bare "Siapa ketuanya?" over the bundled samples (P 0.326, cut
+# 0.316; tests/assistant/answer/test_answer.py). The stored one is still the dev store's (4%).
+# Adding 24 bare pronoun questions ("Berapa harganya?", "Who won it?") to the off-corpus dev set
+# made it worse: they look answerable to every feature, and the refit cut fell to 0.09 (48%
+# held-out abstentions). Declining them needs a feature of their own.
+MAX_FALSE_ABSTENTION = 0.03
 
 
 def load(path: Path, **match: Any) -> list[dict[str, Any]]:
@@ -117,8 +128,9 @@ def calibrate(assistant: Assistant, train_sample: int, store: str) -> Abstention
     )
     # The cut must hold for every answerable set, not on average: the cross-lingual ones, few
     # and harder, would otherwise take most of the wrong abstentions.
+    # A question with no usable sentence is always abstained on: it counts, at probability 0.
     cuts = [
-        float(np.quantile([model.probability(f) for f in rows if f], MAX_FALSE_ABSTENTION))
+        highest_cut([model.probability(f) if f else 0.0 for f in rows], MAX_FALSE_ABSTENTION)
         for rows in yes.values()
     ]
     model = replace(model, threshold=min(cuts))
