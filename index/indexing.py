@@ -77,7 +77,7 @@ class Indexer:
         self.chunk_tokens = chunk_tokens
         self.batch_chunks = batch_chunks
         self.lexical = LexicalCache.for_store(store)
-        self.duplicates = Duplicates.for_store(store)
+        self.duplicates = Duplicates(None)  # read by each run, as the last writer left it
 
     def run(
         self,

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.web.uploads import Stored, UploadError, store_pasted, store_upload
+from index.embed.embedder import Embedder
 from index.indexing import Indexer, index_locked
 from index.ingest.sources import Item, iter_articles
 from index.records import Failure
 from index.settings import StoreSettings
+from index.store.chroma import Store
 from index.store.protocol import IndexedArticle
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,16 @@ class Library:
     """Accepts uploads into `folder` and indexes them into the store."""
 
     def __init__(
-        self, settings: StoreSettings, indexer: Indexer, folder: Path, lock_timeout: float = 60.0
+        self,
+        settings: StoreSettings,
+        store: Store,
+        embedder: Embedder,
+        folder: Path,
+        lock_timeout: float = 60.0,
     ) -> None:
         self.settings = settings
-        self.indexer = indexer
+        self.store = store  # the app's open store and loaded model: nothing is opened twice
+        self.embedder = embedder
         self.folder = folder
         self.lock_timeout = lock_timeout
         self._in_process = threading.Lock()  # the file lock does not exclude our own threads
@@ -78,8 +86,8 @@ class Library:
             self._in_process,
             index_locked(
                 self.settings,
-                store=self.indexer.store,
-                embedder=self.indexer.embedder,
+                store=self.store,
+                embedder=self.embedder,
                 timeout=self.lock_timeout,
             ) as indexer,
         ):

@@ -15,7 +15,6 @@ from assistant.answer.pipeline import Assistant
 from assistant.settings import Settings
 from assistant.web.library import Library
 from assistant.web.limits import Limits
-from index.indexing import Indexer
 from index.search.searcher import Searcher
 
 log = logging.getLogger(__name__)
@@ -40,10 +39,9 @@ class Services:
         assistant = Assistant(settings, searcher)
         library = None
         if uploads:
-            indexer = Indexer(
-                searcher.store, searcher.embedder, chunk_tokens=settings.store.chunk_tokens
+            library = Library(
+                settings.store, searcher.store, searcher.embedder, uploads_folder(settings)
             )
-            library = Library(settings.store, indexer, uploads_folder(settings))
         return cls(searcher, assistant, library)
 
     def facets(self) -> dict[str, list[str]]:

@@ -112,20 +112,18 @@ class WebSource:
             log.info("feed unchanged: %s", url)
             batch.updates[url] = replace(result.entry, polled=polled, error=None)
             return list(result.entry.links or [])
-        if isinstance(result, Failure):
-            links: list[str] | Failure = result
-        else:
+        if isinstance(result, Fetched):
             batch.downloaded += 1
             links = entry_links(result.body, result.final_url)
-        if isinstance(links, Failure):
-            batch.items.append(Failure(url, links.error))
-            # The validators and links of the last copy read stay: that copy is still indexed.
-            batch.updates[url] = replace(known or CacheEntry(), polled=polled, error=links.error)
-            return None
-        assert isinstance(result, Fetched)
-        batch.updates[url] = replace(result.entry, links=links, polled=polled)
-        log.info("feed %s: %d entries", url, len(links))
-        return links
+            if not isinstance(links, Failure):
+                batch.updates[url] = replace(result.entry, links=links, polled=polled)
+                log.info("feed %s: %d entries", url, len(links))
+                return links
+            result = links
+        batch.items.append(Failure(url, result.error))
+        # The validators and links of the last copy read stay: that copy is still indexed.
+        batch.updates[url] = replace(known or CacheEntry(), polled=polled, error=result.error)
+        return None
 
     def _page(self, url: str, batch: WebBatch) -> None:
         known = self.cache.get(url)

@@ -119,25 +119,18 @@ class LexicalIndex:
         """The index as `_arrays` saved it, with nothing rebuilt."""
         index = cls.__new__(cls)
         columns = {name: _unpack(arrays[name]) for name in _COLUMNS}
-        lang, source = columns["lang"], columns["source"]
         rows = list(
             map(
                 ChunkRow,
                 columns["chunk_id"],
                 columns["stamp"],
                 columns["article_id"],
-                [x or None for x in lang],
-                [x or None for x in source],
+                [x or None for x in columns["lang"]],
+                [x or None for x in columns["source"]],
                 arrays["day"].tolist(),
             )
         )
-        index.rows = rows
-        index.tokenizer = tokenizer
-        index.version = version
-        index.position = {row.chunk_id: i for i, row in enumerate(rows)}
-        index.day = arrays["day"].astype(np.int64)
-        index.lang = np.array(lang, dtype=object)
-        index.source = np.array(source, dtype=object)
+        index._columns(rows, tokenizer, version)
         index._terms = None
         index.vocab = _unpack(arrays["vocab"])
         index._vocab_ids = {term: i for i, term in enumerate(index.vocab)}
@@ -147,7 +140,7 @@ class LexicalIndex:
         n, terms = len(rows), len(index.vocab)
         if not (
             all(len(column) == n for column in columns.values())
-            and len(index.day) == n
+            and len(arrays["day"]) == n
             and len(index._offsets) == n + 1
             and index._offsets[-1] == len(index._term_ids)
             and len(index._indptr) == terms + 1

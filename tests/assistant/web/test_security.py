@@ -156,10 +156,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
         report = Indexer(store, embedder).run([SAMPLES, originals])
         assert not report.failed and report.added == 10 + len(ORIGINALS), report
         searcher = Searcher(store, embedder)
-        indexer = Indexer(store, embedder, chunk_tokens=settings.store.chunk_tokens)
         uploads = uploads_folder(settings)
         services = Services(
-            searcher, Assistant(settings, searcher), Library(settings.store, indexer, uploads)
+            searcher,
+            Assistant(settings, searcher),
+            Library(settings.store, store, embedder, uploads),
         )
         assert services.limits == LIMITS
         open_server = start(services, None, allowed_hosts_for("127.0.0.1"))

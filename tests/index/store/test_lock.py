@@ -13,7 +13,6 @@ import pytest
 
 from assistant.web.library import Library
 from index.embed.embedder import Embedder
-from index.indexing import Indexer
 from index.ingest.sources import iter_articles
 from index.records import Article, Hit
 from index.search.searcher import Searcher
@@ -115,11 +114,11 @@ def test_upload_during_a_cli_reindex_waits_or_says_busy(tmp_path: Path, embedder
     writer = start_kabar("index", str(corpus), "--json", "--batch", "8", store=store)
     try:
         started_writing(writer, store)
-        indexer = Indexer(Store.open(settings), embedder)
-        impatient = Library(settings, indexer, tmp_path / "uploads", lock_timeout=0.2)
+        opened = Store.open(settings)
+        impatient = Library(settings, opened, embedder, tmp_path / "uploads", lock_timeout=0.2)
         with pytest.raises(StoreBusyError, match="another Kabar process is writing"):
             impatient.add([(upload, "mine.md")])
-        patient = Library(settings, indexer, tmp_path / "uploads", lock_timeout=300)
+        patient = Library(settings, opened, embedder, tmp_path / "uploads", lock_timeout=300)
         results = patient.add([(upload, "mine.md")])  # waits for the CLI to let go
         assert [(r.name, r.result) for r in results] == [("mine.md", "added")]
     finally:
