@@ -6,6 +6,8 @@ import argparse
 import socket
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from assistant.cli.options import STORE, err
@@ -28,26 +30,34 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.answer.local_llm import local_llm
-    from assistant.web.server import parse_auth, serve
     from assistant.web.services import Services
 
     # KABAR_LLM_GGUF: the local model is served while the app runs and stopped when it exits.
-    with local_llm(settings_for(args)) as settings:
+    with local_llm(settings_for(args)) as settings, ThreadPoolExecutor(1) as pool:
+        # The store opens while Gradio imports: Chroma's and numpy's file reads overlap the
+        # imports (the server listened about 0.3 s sooner on our 2 cores).
+        opening = pool.submit(Services.from_settings, settings, uploads=settings.serve.uploads)
+        from assistant.web.server import parse_auth, serve
+
         auth = parse_auth(settings.serve.auth)
-        services = Services.from_settings(settings, uploads=settings.serve.uploads)
-        services.warm_up()
+        services = opening.result()
         if args.watch:  # index/crawl/watch.py: poll the followed feeds in the background
             from index.crawl.watch import Poller, parse_duration
 
             every = parse_duration(args.watch)
             Poller(settings.store, every, embedder=services.searcher.embedder).start()
-        announce_when_ready(args.host, settings.serve.port)
+        # The model loads once the server listens: earlier, it competed with Gradio's start
+        # for the CPU, and nobody can ask before the page is up.
+        announce_when_ready(args.host, settings.serve.port, then=services.warm_up)
         serve(services, args.host, settings.serve.port, auth, settings.serve.allowed_hosts)
     return 0
 
 
-def announce_when_ready(host: str, port: int, timeout: float = 300.0) -> threading.Thread:
-    """Print "Kabar is serving on URL" once, when the server accepts connections.
+def announce_when_ready(
+    host: str, port: int, timeout: float = 300.0, then: Callable[[], object] | None = None
+) -> threading.Thread:
+    """Print "Kabar is serving on URL" once, when the server accepts connections, then call
+    `then` (the model's warm-up).
 
     The line comes after pip's and the model's output in `make run`, so it is the last thing a
     new user sees before opening the browser; uvicorn's own banner is silenced (log level).
@@ -66,6 +76,8 @@ def announce_when_ready(host: str, port: int, timeout: float = 300.0) -> threadi
             return
         shown = f"[{host}]" if ":" in host else host
         err.print(f"Kabar is serving on http://{shown}:{port}", highlight=False, soft_wrap=True)
+        if then is not None:
+            then()
 
     thread = threading.Thread(target=wait, name="kabar-announce", daemon=True)
     thread.start()

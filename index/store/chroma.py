@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from index.after_import import after_import
 from index.chunking import embedding_text
 from index.records import Chunk, Hit
 from index.settings import StoreSettings
@@ -45,6 +46,24 @@ HNSW: dict[str, Any] = {
 }
 
 
+def _mark_only(method: Any = None, **_checks: bool) -> Any:
+    """`overrides.override` without its checks: it only sets the flag `EnforceOverrides` reads.
+
+    Chroma decorates about 160 methods with `@override`, which inspects the caller's frame and
+    compares signatures with the base class as each class is defined: 0.25 s of the 0.75 s
+    `import chromadb` (measured, idle machine), paid by every `kabar search`. The checks guard
+    Chroma's own development; our process never defines a class against them.
+    """
+    if method is None:
+        return _mark_only
+    method.__override__ = True
+    return method
+
+
+def _skip_override_checks(module: Any) -> None:
+    module.override = module.overrides = _mark_only
+
+
 def open_client(settings: StoreSettings) -> Any:
     """An embedded PersistentClient, or an HttpClient when a Chroma server is configured.
 
@@ -52,6 +71,7 @@ def open_client(settings: StoreSettings) -> Any:
     client it already has for that folder, with the vector index it loaded then, which misses
     other processes' writes (see `index.store.generation`). Clients already open keep working.
     """
+    after_import("overrides", _skip_override_checks)  # before Chroma's first import
     import chromadb
     from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
