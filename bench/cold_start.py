@@ -44,16 +44,19 @@ COMMANDS: dict[str, list[str]] = {
 
 
 def measure(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Wall time, CPU time and peak RSS of one fresh process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO
-    )
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    """Wall time, CPU time, peak RSS (the child's own `ru_maxrss`, which also counts this
+    process's RSS at the fork: keep the caller small), stderr size and stdout of one fresh
+    process. stderr goes to a file, so a chatty child can never block on a full pipe."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=errors, cwd=REPO)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        stderr = errors.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{argv} failed ({proc.returncode}): {stderr.decode()[-2000:]}")
     return {
@@ -61,6 +64,7 @@ def measure(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "stderr_bytes": len(stderr),
+        "stdout": out.decode(),
     }
 
 

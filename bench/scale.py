@@ -42,6 +42,11 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.cold_start import measure  # noqa: E402
+
 BIN = Path(sys.executable).parent
 BBC = REPO.parent / "shared" / "data" / "news-en" / "bbc-news-2005.jsonl"
 QUESTION = "harga pupuk bersubsidi"
@@ -49,24 +54,9 @@ BATCH = 5000  # Chroma's largest batch is 5461
 SIGMA = 0.01
 
 
-def run_measured(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Wall time, peak RSS (the child's own ru_maxrss) and stdout of one fresh process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
-    assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code
-    if code != 0:
-        raise RuntimeError(f"{argv} failed ({code}): {err.decode()[-2000:]}")
-    return {
-        "wall_s": round(wall, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "stdout": out.decode(),
-    }
+def figures(run: dict[str, Any]) -> dict[str, float]:
+    """Wall time and peak RSS of a `measure`d process, rounded for the report."""
+    return {"wall_s": round(run["wall_s"], 2), "peak_rss_mb": round(run["peak_rss_mb"], 1)}
 
 
 def folder_mb(folder: Path) -> float:
@@ -78,27 +68,17 @@ def pad(base: Path, target: int, store: Path, ef_construction: int | None) -> di
     import chromadb
     from chromadb.config import Settings
 
+    from index.store import migration
     from index.store.chroma import HNSW
 
     shutil.copytree(base, store, ignore=shutil.ignore_patterns("*.lock"))
     client = chromadb.PersistentClient(str(store), Settings(anonymized_telemetry=False))
     name = "kabar-chunks"
     collection = client.get_collection(name, embedding_function=None)
-    if ef_construction is not None:  # a fresh collection with the cheaper build
+    if ef_construction is not None:  # the same chunks in a graph built more cheaply
         hnsw = {**HNSW, "ef_construction": ef_construction}
-        rows = collection.get(include=["embeddings", "documents", "metadatas"])
-        client.delete_collection(name)
-        collection = client.create_collection(
-            name, configuration={"hnsw": hnsw}, embedding_function=None
-        )
-        for start in range(0, len(rows["ids"]), BATCH):
-            end = start + BATCH
-            collection.add(
-                ids=rows["ids"][start:end],
-                embeddings=rows["embeddings"][start:end],
-                documents=rows["documents"][start:end],
-                metadatas=rows["metadatas"][start:end],
-            )
+        migration.upgrade(client, name, hnsw, changed=lambda: None)
+        collection = client.get_collection(name, embedding_function=None)
     got = collection.get(include=["embeddings", "documents", "metadatas"])
     order = sorted(range(len(got["ids"])), key=lambda i: str(got["metadatas"][i]["article_id"]))
     ids = [got["ids"][i] for i in order]
@@ -164,14 +144,13 @@ def one_size(args: argparse.Namespace, size: int, workdir: Path) -> dict[str, An
     }
     result: dict[str, Any] = {"size": size, **padded, "disk_mb": folder_mb(store)}
     search = [str(BIN / "kabar"), "search", QUESTION, "--json"]
-    first = run_measured(search, env)
-    result["first_search"] = {k: v for k, v in first.items() if k != "stdout"}
-    cold = [run_measured(search, env) for _ in range(3)]
+    result["first_search"] = figures(measure(search, env))
+    cold = [figures(measure(search, env)) for _ in range(3)]
     result["cold_search"] = {
         "wall_s_median": statistics.median(c["wall_s"] for c in cold),
         "peak_rss_mb_max": max(c["peak_rss_mb"] for c in cold),
     }
-    latency = run_measured(
+    latency = measure(
         [
             sys.executable,
             str(REPO / "bench" / "search_latency.py"),
@@ -189,17 +168,16 @@ def one_size(args: argparse.Namespace, size: int, workdir: Path) -> dict[str, An
         "open_and_warm_up_s": report.get("open_and_warm_up_s"),
         "hybrid": report.get("hybrid", {}).get("plain"),
         "hybrid_filtered": report.get("hybrid", {}).get("filtered"),
-        "peak_rss_mb": latency["peak_rss_mb"],
+        "peak_rss_mb": figures(latency)["peak_rss_mb"],
     }
     if args.ef_construction is None:
         added = new_articles(args.articles, workdir / f"add-{size}")
-        index = run_measured([str(BIN / "kabar"), "index", str(added), "--json"], env)
+        index = measure([str(BIN / "kabar"), "index", str(added), "--json"], env)
         summary = json.loads(index["stdout"])
         result["index_add"] = {
             "articles": summary.get("added"),
             "chunks_added": summary.get("chunks"),
-            "wall_s": index["wall_s"],
-            "peak_rss_mb": index["peak_rss_mb"],
+            **figures(index),
         }
         result["disk_mb_after_add"] = folder_mb(store)
     else:

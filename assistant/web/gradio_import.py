@@ -52,6 +52,6 @@ def _plain_event_docs(module: ModuleType) -> None:
 
 
 def install() -> None:
-    """Switch the stub writer off in this process (a no-op once Gradio is imported)."""
+    """Switch both off in this process (a no-op once Gradio is imported)."""
     after_import(MODULE, _switch_off)
     after_import(EVENTS, _plain_event_docs)
