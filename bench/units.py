@@ -156,6 +156,9 @@ class MemoryStore:
     def count(self) -> int:
         return len(self.ids)
 
+    def is_empty(self) -> bool:
+        return not self.ids
+
     def chunk_rows(self) -> list[ChunkRow]:
         return [
             ChunkRow(
@@ -172,8 +175,11 @@ class MemoryStore:
     def documents(self, ids: Sequence[str]) -> dict[str, str]:
         return {cid: self.lexical_texts[cid] for cid in ids}
 
-    def vectors(self) -> tuple[list[str], np.ndarray]:
-        return self.ids, self.matrix
+    def vectors(self, ids: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+        if ids is None:
+            return self.ids, self.matrix
+        kept = [cid for cid in ids if cid in self.row]
+        return kept, self.matrix[[self.row[cid] for cid in kept]]
 
     def nearest(
         self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None

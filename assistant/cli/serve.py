@@ -15,6 +15,8 @@ from assistant.cli.options import STORE, err
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
+WARM_UP_AFTER_S = 10.0  # the model's warm-up when no browser has opened the chat by then
+
 
 def settings_for(args: argparse.Namespace) -> Settings:
     """Flags over `KABAR_*` variables over defaults, resolved once in `assistant.settings`."""
@@ -46,11 +48,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
             every = parse_duration(args.watch)
             Poller(settings.store, every, embedder=services.searcher.embedder).start()
-        # The model loads once the server listens: earlier, it competed with Gradio's start
-        # for the CPU, and nobody can ask before the page is up.
-        announce_when_ready(args.host, settings.serve.port, then=services.warm_up)
+        # The model loads when a browser has loaded the chat page (`build_ui`), so it does not
+        # compete with Gradio's start or the page's first render; without a browser, a while
+        # after the server listens.
+        announce_when_ready(
+            args.host,
+            settings.serve.port,
+            then=lambda: warm_up_later(services.warm_up),
+        )
         serve(services, args.host, settings.serve.port, auth, settings.serve.allowed_hosts)
     return 0
+
+
+def warm_up_later(warm_up: Callable[[], object]) -> None:
+    """`warm_up` after `WARM_UP_AFTER_S`, on a daemon timer: a stopped server exits at once."""
+    timer = threading.Timer(WARM_UP_AFTER_S, warm_up)
+    timer.daemon = True
+    timer.start()
 
 
 def announce_when_ready(

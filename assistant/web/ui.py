@@ -387,6 +387,12 @@ def build_ui(services: Services) -> gr.Blocks:
 
         gr.api(ask, api_name="ask")
         gr.api(search, api_name="search")
+
+        def warm_up() -> None:
+            services.warm_up()
+
+        # Once the page has rendered: the model then loads while the user reads and types.
+        app.load(warm_up, None, None, queue=False, api_visibility="private", show_progress="hidden")
     # What `mount_gradio_app(i18n=...)` would set; kept here with the rest of the UI's words.
     app.i18n_instance = gr.I18n(**GRADIO_TEXT)
     return app

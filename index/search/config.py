@@ -88,5 +88,5 @@ class SearchConfig:
     per_article: int = 3
     window: int = 0  # neighbouring units on each side read with each hit (see the searcher)
     overfetch_max: int = 3000  # filtered: over-fetch up to this many ids, else fetch by id
-    feedback_docs: int = 3  # best other-language dense hits whose terms expand the question
+    feedback_docs: int = 5  # best other-language dense hits whose terms expand the question
     feedback_terms: int = 10  # distinctive terms taken from them (with fusion.feedback > 0)

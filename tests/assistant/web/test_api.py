@@ -64,3 +64,20 @@ def test_the_openapi_page_documents_every_field(client: TestClient, services: Se
     assert properties(schema, "Citation") == set(answer["citations"][0])
     search = schema["paths"]["/api/search"]["get"]["responses"]["200"]["content"]
     assert search["application/json"]["schema"]["items"]["$ref"].endswith("/SearchHit")
+
+
+def test_the_page_load_warms_the_model_once(sample_settings: StoreSettings) -> None:
+    """The model loads when a browser has loaded the chat page (not as the server starts, where
+    it slowed the page's first render), once however many pages load."""
+    from assistant.web.ui import build_ui
+
+    searcher = Searcher.from_settings(sample_settings)  # its own model, not loaded yet
+    services = Services(searcher, Assistant(Settings(store=sample_settings), searcher), None)
+    blocks = build_ui(services)
+    loads = [f for f in blocks.fns.values() if any(t[1] == "load" for t in f.targets)]
+    assert len(loads) == 1 and not searcher.embedder.loaded  # building the page loads nothing
+    loads[0].fn()
+    loads[0].fn()  # a second tab
+    thread = services.warm_up()
+    thread.join(120)
+    assert searcher.embedder.loaded and services.warm_up() is thread

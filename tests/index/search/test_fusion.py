@@ -80,6 +80,18 @@ def test_recency_decay_halves_per_half_life() -> None:
         decay(ranked, days.__getitem__, 0)
 
 
+def test_recency_floor_reorders_close_scores_only() -> None:
+    days = {"old": 20050101, "new": 20250101}
+    close = [("old", 1.0), ("new", 0.9)]
+    assert ids(decay(close, days.__getitem__, 30, floor=0.5)) == ["new", "old"]
+    far = [("old", 1.0), ("new", 0.4)]  # the old report matches much better
+    assert ids(decay(far, days.__getitem__, 30, floor=0.5)) == ["old", "new"]
+    assert dict(decay(far, days.__getitem__, 30, floor=0.5))["old"] == pytest.approx(0.5)
+    assert ids(decay(far, days.__getitem__, 30)) == ["new", "old"]  # no floor: buried
+    with pytest.raises(ValueError):
+        decay(far, days.__getitem__, 30, floor=1.0)
+
+
 @pytest.mark.parametrize(
     ("query", "latest"),
     [

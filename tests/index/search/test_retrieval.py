@@ -94,16 +94,22 @@ def test_nothing_eligible_returns_nothing(searcher: Searcher) -> None:
 def test_fast_filter_paths_match_chroma_where(
     searcher: Searcher, embedder: Embedder, filters: Filters
 ) -> None:
-    """Fetching eligible ids, over-fetching and post-filtering, and the store's own filter agree."""
+    """Exact search over the vector copy (few eligible chunks), asking the store by id (no
+    copy), over-fetching and post-filtering (no copy), and the store's own filter agree."""
     query = "banjir merendam rumah warga"
     vector = embedder.embed_query(query)
     eligible = int(filters.mask(searcher.lexical).sum())  # type: ignore[union-attr]
     reference = [h.chunk_id for h in searcher.store.query(vector, eligible, filters.for_store())]
-    for overfetch_max in (0, 10_000):  # ids path, then over-fetch path
+    for overfetch_max, copy in ((0, True), (0, False), (10_000, False)):
         config = replace(searcher.config, overfetch_max=overfetch_max, per_article=10)
         fast = Searcher(searcher.store, embedder, config)
+        if not copy:
+            fast.lexical.vectors = None
         hits = fast.search(query, eligible, filters, mode="dense")
         assert [h.chunk_id for h in hits] == reference
+        everything = searcher.store.query(vector, searcher.store.count())
+        similarity = {h.chunk_id: h.score for h in everything}
+        assert [h.similarity for h in hits] == pytest.approx([similarity[h.chunk_id] for h in hits])
 
 
 def test_recency_decay_prefers_newer_reports(searcher: Searcher) -> None:
@@ -115,6 +121,13 @@ def test_recency_decay_prefers_newer_reports(searcher: Searcher) -> None:
     # Asking for the latest news turns the decay on by itself.
     latest = articles(searcher.search("Berita banjir bandang Garut terbaru", 5, mode="dense"))
     assert latest.index("garut-2") < latest.index("garut-1")
+
+
+def test_latest_wording_does_not_bury_the_report_that_answers(searcher: Searcher) -> None:
+    # "terakhir" here describes the event, and the only report of it is months older than the
+    # rest: the recency the wording turns on has a floor, so it still comes first.
+    query = "Berapa pengunjung yang diperkirakan datang ke festival Danau Toba terakhir?"
+    assert articles(searcher.search(query, 3))[0] == "festival"
 
 
 def test_per_article_cap(searcher: Searcher, embedder: Embedder) -> None:

@@ -97,8 +97,18 @@ def test_an_empty_store_has_nothing_and_refuses_search(store: VectorStore) -> No
     assert store.model_info is None
     assert store.articles() == {}
     assert store.chunk_rows() == []
+    assert store.is_empty()
     with pytest.raises(EmptyStoreError):
         store.nearest(unit_vectors(1)[0], 3)
+
+
+def test_emptiness_follows_writes_and_deletes(store: VectorStore) -> None:
+    chunks, vectors = fill(store)
+    assert not store.is_empty() and store.nearest(vectors[0], 1)[0][0] == chunks[0].id
+    store.delete_ids([c.id for c in chunks])
+    assert store.is_empty()
+    with pytest.raises(EmptyStoreError):
+        store.nearest(vectors[0], 1)
 
 
 def test_written_chunks_come_back_with_their_bookkeeping(store: VectorStore) -> None:

@@ -260,3 +260,75 @@ def test_restored_index_ranks_exactly_like_a_fresh_bm25s(sample_settings: StoreS
     for mask in (restored.select(sources=some), restored.select(langs=["en"], day_from=20200101)):
         assert mask is not None
         assert restored.search(queries[0], 10, mask) == built.search(queries[0], 10, mask)
+
+
+def assert_vectors_match_the_store(index: LexicalIndex, store: Store) -> None:
+    import numpy as np
+
+    assert index.vectors is not None and len(index.vectors) == len(index.rows)
+    ids, stored = store.vectors([r.chunk_id for r in index.rows])
+    assert ids == [r.chunk_id for r in index.rows]
+    unit = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+    assert np.allclose(index.vectors, unit, atol=1e-6)
+
+
+def test_vector_copy_follows_the_store_and_is_reused(
+    tmp_path: Path, settings: StoreSettings, embedder: Embedder
+) -> None:
+    articles = [dict(a) for a in ARTICLES[:3]]
+    corpus = write_corpus(tmp_path / "news", articles)
+    Indexer(Store.open(settings), embedder).run([corpus])
+    store = Store.open(settings)
+    cache, index = fresh_open(settings)
+    files = sorted(settings.store.glob("*-vectors-*.npy"))
+    assert len(files) == 1 and index.layout in files[0].name  # written by the indexer's refresh
+    assert_vectors_match_the_store(index, store)
+    assert cache.load() is not None and cache.load().vectors is not None  # type: ignore[union-attr]
+
+    # An update: the copy is made again for the new rows (the unchanged ones reused), and the
+    # file for the old rows goes.
+    articles[1]["text"] = "Sungai Citarum meluap dan merendam 80 rumah di Bandung."
+    write_corpus(tmp_path / "news", articles)
+    Indexer(Store.open(settings), embedder).run([corpus])
+    cache, updated = fresh_open(settings)
+    assert updated.layout != index.layout
+    assert [f.name for f in settings.store.glob("*-vectors-*.npy")] == [
+        f"kabar-chunks-vectors-{updated.layout}.npy"
+    ]
+    assert_vectors_match_the_store(updated, Store.open(settings))
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "other rows"])
+def test_damaged_vector_copy_is_made_again(
+    tmp_path: Path, settings: StoreSettings, embedder: Embedder, damage: str
+) -> None:
+    import numpy as np
+
+    corpus = write_corpus(tmp_path / "news", ARTICLES[:3])
+    Indexer(Store.open(settings), embedder).run([corpus])
+    fresh_open(settings)
+    (path,) = settings.store.glob("*-vectors-*.npy")
+    if damage == "missing":
+        path.unlink()
+    elif damage == "garbage":
+        path.write_bytes(b"not a npy file")
+    else:  # a copy of the right name and another shape
+        np.save(path, np.zeros((2, 3), dtype=np.float32))
+    assert LexicalCache.for_store(Store.open(settings)).load().vectors is None  # type: ignore[union-attr]
+    _, repaired = fresh_open(settings)
+    assert_vectors_match_the_store(repaired, Store.open(settings))
+    _, again = fresh_open(settings)
+    assert isinstance(again.vectors, np.memmap)  # read from the file written on repair
+
+
+def test_exact_nearest_over_a_mask() -> None:
+    import numpy as np
+
+    index = LexicalIndex(rows(6), [["x"]] * 6, Tokenizer())
+    index.vectors = np.eye(6, dtype=np.float32)
+    query = np.array([0.1, 0.9, 0.0, 0.5, 0.0, 0.3], dtype=np.float32)
+    mask = np.array([True, False, True, True, True, True])
+    found = index.nearest(query, 3, mask)
+    assert [p for p, _ in found] == [3, 5, 0]  # position 1 is filtered out
+    assert found[0][1] == pytest.approx(0.5 / np.linalg.norm(query))
+    assert index.nearest(query, 3, np.zeros(6, dtype=bool)) == []
