@@ -58,6 +58,14 @@ def test_judge_finds_article_and_paragraph_ranks() -> None:
     assert (missed.article_rank, missed.paragraph_rank) == (None, None)
 
 
+def test_judge_reads_facqa_tokenised_answers() -> None:
+    # FacQA's answers put spaces around hyphens and slashes; the articles do not.
+    hits = [hit("gold", "Perayaan ulang tahun ke-60 Republik Indonesia dan rute Jakarta/Medan.")]
+    for answer in ("ulang tahun ke - 60 Republik Indonesia", "Jakarta / Medan"):
+        assert judge(question("1", "gold", answer), hits, "id").paragraph_rank == 1
+    assert judge(question("2", "gold", "ke - 61"), hits, "id").paragraph_rank is None
+
+
 def test_summary_metrics_from_known_ranks() -> None:
     # Paragraph ranks 1, 3, 7, missing -> R@1 1/4, R@5 2/4, R@10 3/4, MRR (1 + 1/3 + 1/7) / 4.
     ranks = [1, 3, 7, None]
