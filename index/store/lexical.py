@@ -348,6 +348,8 @@ class LexicalCache:
             len(missing),
             len(rows) - len(missing),
         )
+        # The vector copy first: readers reload when the json.gz changes, and find it then.
+        self._attach_vectors(index, store, cached)
         self._write_arrays(index, marker, len(rows), self._write(index))
         return index, cached
 
