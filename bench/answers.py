@@ -27,7 +27,6 @@ import re
 import string
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,8 @@ if str(REPO) not in sys.path:
 from assistant.answer.pipeline import Assistant  # noqa: E402
 from assistant.records import Answer  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from index.search.evaluate import contains_answer as contains  # noqa: E402 (as kabar eval judges)
+from index.search.evaluate import normalise as normal  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "qa"
 TESTS = REPO / "tests" / "data"
@@ -93,18 +94,6 @@ SETS: dict[str, QuestionSet] = {
 
 def load_set(name: str, limit: int | None = None) -> list[Row]:
     return SETS[name].load()[:limit]
-
-
-def normal(text: str) -> str:
-    """Lower case, NFKC, one space; "2000 - an" and "2000-an" alike (FacQA's tokenisation)."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"\s*([-/])\s*", r"\1", text)
-    return " ".join(text.split())
-
-
-def contains(text: str, answers: Sequence[str]) -> bool:
-    found = normal(text)
-    return any(normal(a) and normal(a) in found for a in answers)
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

@@ -79,14 +79,7 @@ def announce_when_ready(
 
     def wait() -> None:
         target = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection((target, port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
+        if not listening(target, port, timeout):
             return
         shown = f"[{host}]" if ":" in host else host
         err.print(f"Kabar is serving on http://{shown}:{port}", highlight=False, soft_wrap=True)
@@ -96,6 +89,19 @@ def announce_when_ready(
     thread = threading.Thread(target=wait, name="kabar-announce", daemon=True)
     thread.start()
     return thread
+
+
+def listening(host: str, port: int, timeout: float, every: float = 0.2) -> bool:
+    """Whether a server on `host:port` accepts connections within `timeout` seconds, asked
+    every `every` seconds (`announce_when_ready`, and bench/app_startup.py's clock)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(every)
+    return False
 
 
 def register(sub: Any) -> None:

@@ -78,7 +78,7 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
     return questions
 
 
-def _normal(text: str) -> str:
+def normalise(text: str) -> str:
     """Lower case, NFKC, one space, and no space around "-" and "/": FacQA's answers are
     tokenised ("ulang tahun ke - 60"), the articles are not ("ke-60"); 18 of its 3,117 answers
     were in no paragraph of their article only for that (as `bench/answers.py` judges)."""
@@ -86,9 +86,10 @@ def _normal(text: str) -> str:
     return " ".join(text.split())
 
 
-def _contains_answer(text: str, answers: Iterable[str]) -> bool:
-    normal = _normal(text)
-    return any(_normal(a) and _normal(a) in normal for a in answers)
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    """Whether the text holds one of the answers, both `normalise`d."""
+    normal = normalise(text)
+    return any(normalise(a) and normalise(a) in normal for a in answers)
 
 
 def judge(question: Question, hits: Sequence[Hit], article_lang: str | None) -> Outcome:
@@ -97,7 +98,7 @@ def judge(question: Question, hits: Sequence[Hit], article_lang: str | None) -> 
         if hit.article_id != question.article_id:
             continue
         article_rank = article_rank or rank
-        if paragraph_rank is None and _contains_answer(hit.text, question.answers):
+        if paragraph_rank is None and contains_answer(hit.text, question.answers):
             paragraph_rank = rank
     return Outcome(
         question=question,

@@ -273,9 +273,16 @@ class Store:
         collection = self._existing()
         return 0 if collection is None else int(collection.count())
 
-    def _pages(self, include: list[str]) -> Iterable[dict[str, Any]]:
+    def _pages(
+        self, include: list[str], ids: Sequence[str] | None = None
+    ) -> Iterable[dict[str, Any]]:
+        """Every chunk, or those of `ids` that exist, a batch Chroma accepts at a time."""
         collection = self._existing()
         if collection is None:
+            return
+        if ids is not None:
+            for start in range(0, len(ids), MAX_BATCH):
+                yield collection.get(ids=list(ids[start : start + MAX_BATCH]), include=include)
             return
         total = collection.count()
         for offset in range(0, total, MAX_BATCH):
@@ -294,18 +301,7 @@ class Store:
         `ids` that exist: for exact search (`index.store.exactness`, the lexical index's copy)."""
         found: list[str] = []
         rows: list[np.ndarray] = []
-        collection = self._existing()
-        if collection is None:
-            return found, np.zeros((0, 0), np.float32)
-        pages: Iterable[dict[str, Any]] = (
-            self._pages(["embeddings"])
-            if ids is None
-            else (
-                collection.get(ids=list(ids[start : start + MAX_BATCH]), include=["embeddings"])
-                for start in range(0, len(ids), MAX_BATCH)
-            )
-        )
-        for page in pages:
+        for page in self._pages(["embeddings"], ids):
             found.extend(page["ids"])
             if len(page["ids"]):
                 rows.append(np.asarray(page["embeddings"], dtype=np.float32))
@@ -313,14 +309,8 @@ class Store:
 
     def documents(self, ids: Sequence[str]) -> dict[str, str]:
         """What was embedded for these chunk ids (headline and text), for those that exist."""
-        collection = self._existing()
         found: dict[str, str] = {}
-        if collection is None:
-            return found
-        for start in range(0, len(ids), MAX_BATCH):
-            page = collection.get(
-                ids=list(ids[start : start + MAX_BATCH]), include=["documents", "metadatas"]
-            )
+        for page in self._pages(["documents", "metadatas"], ids):
             for chunk_id, doc, meta in zip(
                 page["ids"], page["documents"], page["metadatas"], strict=True
             ):
@@ -347,14 +337,9 @@ class Store:
 
     def articles(self) -> dict[str, IndexedArticle]:
         """The bookkeeping, read from chunk metadata; inconsistent articles are flagged."""
-        collection = self._existing()
-        if collection is None:
-            return {}
         found: dict[str, IndexedArticle] = {}
         n_expected: dict[str, set[int]] = {}
-        total = collection.count()
-        for offset in range(0, total, MAX_BATCH):
-            page = collection.get(include=["metadatas"], limit=MAX_BATCH, offset=offset)
+        for page in self._pages(["metadatas"]):
             for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
                 article_id = str(meta["article_id"])
                 entry = found.get(article_id)
@@ -408,12 +393,9 @@ class Store:
 
     def facets(self) -> dict[str, list[str]]:
         """Distinct sources and languages in the store, for filter choices in the UI."""
-        collection = self._existing()
         sources: set[str] = set()
         langs: set[str] = set()
-        total = 0 if collection is None else collection.count()
-        for offset in range(0, total, MAX_BATCH):
-            page = collection.get(include=["metadatas"], limit=MAX_BATCH, offset=offset)
+        for page in self._pages(["metadatas"]):
             for meta in page["metadatas"]:
                 if meta.get("source"):
                     sources.add(str(meta["source"]))
@@ -442,18 +424,21 @@ class Store:
 
     def is_empty(self) -> bool:
         """Whether there is nothing to search (counted once until the next write or reopen)."""
+        return self._holding() is None
+
+    def _holding(self) -> Any:
+        """The collection when it holds chunks, else None."""
         collection = self._existing()
-        if collection is None:
-            return True
-        if not self._nonempty:
+        if collection is not None and not self._nonempty:
             self._nonempty = collection.count() > 0
-        return not self._nonempty
+        return collection if self._nonempty else None
 
     def _searchable(self) -> Any:
         """The collection, or a clear error when there is nothing to search yet."""
-        if self.is_empty():
+        collection = self._holding()
+        if collection is None:
             raise EmptyStoreError("the store is empty: index some articles with `kabar index PATH`")
-        return self._existing()
+        return collection
 
     def _query(self, **request: Any) -> Any:
         """`collection.query`, asked once more of a fresh handle when the collection went away

@@ -307,13 +307,6 @@ class LexicalCache:
     def sync(self, store: VectorStore) -> LexicalIndex:
         """The index for the store's current content, updating the cache files when stale, with
         its vector copy attached (read from the file, or made from the store)."""
-        index, previous = self._sync_terms(store)
-        if index.vectors is None:
-            self._attach_vectors(index, store, previous)
-        return index
-
-    def _sync_terms(self, store: VectorStore) -> tuple[LexicalIndex, LexicalIndex | None]:
-        """The index for the store's current content, and the cached one it was made from."""
         # The marker is read before anything of the store, and writers bump it after writing:
         # the content read below is at least as new as the marker recorded with it.
         marker = _marker(store)
@@ -322,7 +315,8 @@ class LexicalCache:
         source = self._source()  # before reading: a json.gz replaced meanwhile then fits nothing
         fast = self._read_arrays(source)
         if fast is not None and marker and fast[1] == (marker, store.count()):
-            return fast[0], None
+            self._attach_vectors(fast[0], store, None)
+            return fast[0]
         self.last_checked = True
         rows = store.chunk_rows()
         version = content_version(rows)
@@ -330,7 +324,8 @@ class LexicalCache:
         if cached is not None and cached.version == version:
             if fast is None or fast[1] != (marker, len(rows)):  # the next open can be fast
                 self._write_arrays(cached, marker, len(rows), source)
-            return cached, None
+            self._attach_vectors(cached, store, None)
+            return cached
         known: dict[tuple[str, str], list[str]] = {}
         if cached is not None:
             known = {
@@ -351,7 +346,7 @@ class LexicalCache:
         # The vector copy first: readers reload when the json.gz changes, and find it then.
         self._attach_vectors(index, store, cached)
         self._write_arrays(index, marker, len(rows), self._write(index))
-        return index, cached
+        return index
 
     def stamp(self) -> float | None:
         """Modification time of the cache file: a cheap way to notice another process's update."""
