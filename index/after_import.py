@@ -5,6 +5,10 @@ own developers (see `index.store.chroma` for `overrides` and `assistant.web.grad
 Gradio). The checks run while the importing package defines its classes, so the patch must land
 between the module running and its first use: a finder in front of the normal one wraps that
 one module's loader. Nothing else is touched, and a module already imported is left alone.
+
+`stand_in_while_importing` is the other half: a module that imports a heavy library at its top
+but uses it only in functions Kabar never calls is given a stand-in that imports the library on
+first use (Gradio's cache helpers and pandas, see `assistant.web.gradio_import`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 Patch = Callable[[ModuleType], None]
+Around = Callable[[ModuleType, Callable[[], None]], None]  # (module, run it)
 
 
 class _Finder(importlib.abc.MetaPathFinder):
-    def __init__(self, name: str, patch: Patch) -> None:
+    def __init__(self, name: str, around: Around) -> None:
         self.name = name
-        self.patch = patch
+        self.around = around
 
     def find_spec(
         self,
@@ -36,11 +41,10 @@ class _Finder(importlib.abc.MetaPathFinder):
         if spec is None or not isinstance(loader, importlib.abc.Loader):
             return spec
         run_module = loader.exec_module
-        patch = self.patch
+        around = self.around
 
         def exec_module(module: ModuleType) -> None:
-            run_module(module)
-            patch(module)
+            around(module, lambda: run_module(module))
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
@@ -48,8 +52,46 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 def after_import(name: str, patch: Patch) -> None:
     """Call `patch(module)` once `name` has run for the first time in this process."""
+
+    def run_then_patch(module: ModuleType, run: Callable[[], None]) -> None:
+        run()
+        patch(module)
+
+    _install(name, run_then_patch)
+
+
+class _OnFirstUse(ModuleType):
+    """Stands in for a library: the first attribute read imports the real one."""
+
+    def __getattr__(self, attr: str) -> object:
+        if sys.modules.get(self.__name__) is self:  # read while its importer still runs
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def stand_in_while_importing(name: str, library: str) -> None:
+    """While `name` runs for the first time, its `import library` gets a stand-in that imports
+    `library` when an attribute of it is first read. Only `name` holds the stand-in: it is out
+    of `sys.modules` again once `name` has run, so every other importer gets the real library."""
+
+    def with_stand_in(_module: ModuleType, run: Callable[[], None]) -> None:
+        if library in sys.modules:
+            run()
+            return
+        stand_in = _OnFirstUse(library)
+        sys.modules[library] = stand_in
+        try:
+            run()
+        finally:
+            if sys.modules.get(library) is stand_in:
+                del sys.modules[library]
+
+    _install(name, with_stand_in)
+
+
+def _install(name: str, around: Around) -> None:
     if name in sys.modules:
         return
     if any(isinstance(f, _Finder) and f.name == name for f in sys.meta_path):
         return
-    sys.meta_path.insert(0, _Finder(name, patch))
+    sys.meta_path.insert(0, _Finder(name, around))

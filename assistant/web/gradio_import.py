@@ -1,4 +1,5 @@
-"""Skip the two parts of `import gradio` that only serve Gradio's own developers.
+"""Skip the parts of `import gradio` that only serve Gradio's own developers, or features
+Kabar does not use.
 
 1. `gradio.component_meta.create_or_modify_pyi` parses each component's source with `ast`
    whenever a component class is defined, and rewrites the `.pyi` stub beside it when it
@@ -11,6 +12,10 @@
 Both are replaced right after their module runs, before any component class is defined
 (`index.after_import`). `import gradio` went from 4.5 s to 1.6 s. If a Gradio release renames
 either, nothing is replaced and the import is just slower.
+
+3. `gradio.caching` imports pandas (0.35 s of the chat's start) to hash DataFrames for
+   `gr.Cache`, which Kabar does not use; its other importer was `gr.Dataframe`, which Kabar
+   no longer uses (`render.table_html`). It gets a stand-in that imports pandas on first use.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ import logging
 from types import ModuleType
 from typing import Any
 
-from index.after_import import after_import
+from index.after_import import after_import, stand_in_while_importing
 
 log = logging.getLogger(__name__)
 
 MODULE = "gradio.component_meta"
 FUNCTION = "create_or_modify_pyi"
 EVENTS = "gradio.events"
+CACHING = "gradio.caching"
 
 
 def _skip_stub_rewrite(*_args: object, **_kwargs: object) -> None:
@@ -52,6 +58,7 @@ def _plain_event_docs(module: ModuleType) -> None:
 
 
 def install() -> None:
-    """Switch both off in this process (a no-op once Gradio is imported)."""
+    """Switch all three off in this process (a no-op once Gradio is imported)."""
     after_import(MODULE, _switch_off)
     after_import(EVENTS, _plain_event_docs)
+    stand_in_while_importing(CACHING, "pandas")

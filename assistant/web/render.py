@@ -130,3 +130,25 @@ def sources_html(groups: Sequence[SourceGroup], words: dict[str, str]) -> str:
     shown = sorted(groups, key=lambda g: g.turn, reverse=True)
     body = "".join(group_html(g, words, latest=g.turn == newest) for g in shown)
     return f'<div class="kabar-sources"><h3>{html.escape(words["sources"])}</h3>{body}</div>'
+
+
+def table_html(caption: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A table as escaped HTML; the app's tables (library, feeds, indexing results) only show.
+
+    They were `gr.Dataframe`s: those made Gradio import pandas while building the page (0.35 s)
+    and the browser load the grid's code before the chat showed. With the three tables as HTML
+    (and pandas left unimported, `gradio_import`), the page was ready in 4.2-4.8 s instead of
+    5.2-5.5 s (`bench/app_startup.py`, median of 5 starts, two rounds each).
+    """
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    # A scrolling region must take the keyboard focus (axe: scrollable-region-focusable).
+    label = html.escape(caption)
+    return (
+        f'<div class="kabar-table" tabindex="0" role="region" aria-label="{label}">'
+        f"<table><caption>{label}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )

@@ -11,8 +11,6 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import feedparser
-
 from index.atomic import write_atomic
 from index.records import Failure
 from index.settings import StoreSettings
@@ -74,6 +72,8 @@ class FeedList:
 
 def entry_links(body: bytes, url: str) -> list[str] | Failure:
     """The article links of an RSS or Atom document, in feed order, relative links resolved."""
+    import feedparser  # here, not at the top: `kabar feeds list` and the chat never parse a feed
+
     parsed = feedparser.parse(body, response_headers={"content-location": url})
     if not parsed.version:
         reason = getattr(parsed, "bozo_exception", None) or "no RSS or Atom found"

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import ftfy
+if TYPE_CHECKING:
+    import ftfy
 
 RULES_FILE = Path(__file__).with_name("rules") / "boilerplate.toml"
 
 Kind = Literal["drop", "cut", "strip"]
 _KINDS: tuple[Kind, ...] = ("drop", "cut", "strip")
 
-# Keep curly quotes (they are real text); everything else ftfy fixes by default.
-_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, explain=False)
 # Zero-width characters, bidi marks and the soft hyphen: invisible, but they break matching.
 _INVISIBLE = re.compile(
     "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
@@ -96,6 +95,17 @@ def load_rules(path: Path = RULES_FILE) -> RuleSet:
 
 
 @cache
+def _mojibake_fixer() -> tuple[Callable[..., str], ftfy.TextFixerConfig]:
+    """ftfy, imported on first use: its import builds its character tables (0.16 s on our
+    2-core machine), and the chat server imports this module for uploads long before, if ever,
+    it cleans a text. Curly quotes are kept (they are real text); everything else ftfy fixes by
+    default."""
+    import ftfy
+
+    return ftfy.fix_text, ftfy.TextFixerConfig(uncurl_quotes=False, explain=False)
+
+
+@cache
 def default_rules() -> RuleSet:
     """The bundled rules, compiled once per process."""
     return load_rules()
@@ -104,7 +114,8 @@ def default_rules() -> RuleSet:
 def clean_text(s: str) -> str:
     """Normalise one piece of text: fix mojibake, drop invisible characters, collapse whitespace,
     repair tokenisation artifacts. Safe on any input."""
-    s = ftfy.fix_text(s, _FTFY)
+    fix_text, config = _mojibake_fixer()
+    s = fix_text(s, config)
     s = _INVISIBLE.sub("", s)
     s = _SPACES.sub(" ", s).strip()
     return _repair_tokens(s)

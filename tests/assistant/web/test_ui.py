@@ -457,8 +457,8 @@ FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <link>/news/jembatan-sungai-kapuas.html</link></item>
 </channel></rss>
 """
-FEED_ROWS = """() => [...document.querySelectorAll("#kabar-feeds-table [role=row].virtual-row")].map(
-  (row) => [...row.querySelectorAll("[role=gridcell]")].map((cell) => cell.innerText.trim())
+FEED_ROWS = """() => [...document.querySelectorAll("#kabar-feeds-table tbody tr")].map(
+  (row) => [...row.querySelectorAll("td")].map((cell) => cell.innerText.trim())
 )"""
 
 
@@ -736,7 +736,8 @@ def test_library_lists_searches_and_deletes(page, app_url: str) -> None:  # type
     wait_status(page, rf"^1 dari {before + 1} artikel")
     table = page.locator("#kabar-lib-table")
     assert words["outlet_pasted"] in table.inner_text()
-    table.get_by_text(PASTED_TITLE).filter(visible=True).first.click()
+    page.locator("#kabar-lib-choose input").click()
+    page.locator("[role=option]").filter(has_text=PASTED_TITLE).first.click()
     wait_status(page, "Terpilih")
     page.locator("#kabar-lib-delete").click()
     wait_status(page, "Dihapus")
