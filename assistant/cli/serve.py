@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from assistant.cli.options import STORE, err
@@ -35,22 +34,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.web.services import Services
 
     # KABAR_LLM_GGUF: the local model is served while the app runs and stopped when it exits.
-    with local_llm(settings_for(args)) as settings, ThreadPoolExecutor(1) as pool:
-        # The store opens while Gradio imports: Chroma's and numpy's file reads overlap the
-        # imports (the server listened about 0.3 s sooner on our 2 cores).
-        opening = pool.submit(Services.from_settings, settings, uploads=settings.serve.uploads)
+    with local_llm(settings_for(args)) as settings:
         from assistant.web.server import parse_auth, serve
 
         auth = parse_auth(settings.serve.auth)
-        services = opening.result()
+        # The store opens on first use: with the model, once a browser has loaded the page.
+        services = Services.from_settings(settings, uploads=settings.serve.uploads)
         if args.watch:  # index/crawl/watch.py: poll the followed feeds in the background
             from index.crawl.watch import Poller, parse_duration
 
             every = parse_duration(args.watch)
             Poller(settings.store, every, embedder=services.searcher.embedder).start()
-        # The model loads when a browser has loaded the chat page (`build_ui`), so it does not
-        # compete with Gradio's start or the page's first render; without a browser, a while
-        # after the server listens.
+        # The store and the model load when a browser has loaded the chat page (`build_ui`), so
+        # they do not compete with Gradio's start or the page's first render; without a
+        # browser, a while after the server listens.
         announce_when_ready(
             args.host,
             settings.serve.port,

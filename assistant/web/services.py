@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,26 +26,72 @@ def uploads_folder(settings: Settings) -> Path:
     return settings.store.store.parent / "uploads"
 
 
-@dataclass
-class Services:
+@dataclass(frozen=True)
+class Opened:
+    """What the store gives once open: the searcher (and its model), answers, uploads."""
+
     searcher: Searcher
     assistant: Assistant
     library: Library | None
+
+
+def open_store(settings: Settings, uploads: bool) -> Opened:
+    searcher = Searcher.from_settings(settings.store)
+    library = None
+    if uploads:
+        library = Library(
+            settings.store, searcher.store, searcher.embedder, uploads_folder(settings)
+        )
+    return Opened(searcher, Assistant(settings, searcher), library)
+
+
+@dataclass
+class Services:
+    """The app's shared objects; the store opens on first use, not before the server listens.
+
+    Opening it (importing Chroma, reading the lexical index) took 0.5 s of CPU, and in a thread
+    beside Gradio's imports it still held the server back: both need the GIL. Opened when the
+    chat page has loaded (`warm_up`), the server listened 0.6 s sooner on our 2-core machine
+    (median of 8 starts each, `bench/app_startup.py`'s `listening_s`).
+    """
+
+    opener: Callable[[], Opened]
+    uploads: bool  # whether adding articles is enabled (known before the store opens)
     _facets: dict[str, list[str]] | None = field(default=None, repr=False)
     limits: Limits = field(default_factory=Limits)  # every surface checks its inputs here
+    _opened: Opened | None = field(default=None, repr=False)
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _warming: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _warm_thread: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, uploads: bool = True) -> Services:
-        searcher = Searcher.from_settings(settings.store)
-        assistant = Assistant(settings, searcher)
-        library = None
-        if uploads:
-            library = Library(
-                settings.store, searcher.store, searcher.embedder, uploads_folder(settings)
-            )
-        return cls(searcher, assistant, library)
+        return cls(lambda: open_store(settings, uploads), uploads)
+
+    @classmethod
+    def of(cls, searcher: Searcher, assistant: Assistant, library: Library | None) -> Services:
+        """Services over objects that are already open."""
+        opened = Opened(searcher, assistant, library)
+        return cls(lambda: opened, library is not None)
+
+    def opened(self) -> Opened:
+        """The open store, opening it on the first call (later callers wait for it)."""
+        with self._opening:
+            if self._opened is None:
+                self._opened = self.opener()
+            return self._opened
+
+    @property
+    def searcher(self) -> Searcher:
+        return self.opened().searcher
+
+    @property
+    def assistant(self) -> Assistant:
+        return self.opened().assistant
+
+    @property
+    def library(self) -> Library | None:
+        return self.opened().library
 
     def facets(self) -> dict[str, list[str]]:
         """Sources and languages for the filter widgets (cached until the next upload)."""
@@ -57,12 +104,13 @@ class Services:
         self._facets = None
 
     def warm_up(self) -> threading.Thread:
-        """Load the model in the background, once (later calls return the same thread).
+        """Open the store and load the model in the background, once (later calls return the
+        same thread).
 
         Called when the chat page has loaded in a browser (or a while after the server
-        listens, for API-only use): loading it as the server began to listen competed with the
-        browser for our two cores and GIL, and the page was ready 0.7 s later (5.2 s against
-        5.9 s, median of 4 starts). A question asked before it is done loads the model itself.
+        listens, for API-only use): loading the model as the server began to listen competed
+        with the browser for our two cores and GIL, and the page was ready 0.7 s later (5.2 s
+        against 5.9 s, median of 4 starts). A question asked before it is done waits for it.
         """
         with self._warming:
             if self._warm_thread is None:

@@ -87,7 +87,11 @@ def _example_text(event: gr.SelectData) -> str:
 
 
 def build_ui(services: Services) -> gr.Blocks:
-    """The whole app; `services.library` is None when adding articles is disabled."""
+    """The whole app; without `services.uploads` it has no tab for adding articles.
+
+    Nothing here opens the store: the outlets and languages reach the filters when the page has
+    loaded (with the model's warm-up), so the server listens before Chroma is imported.
+    """
 
     def respond(
         message: str,
@@ -169,7 +173,6 @@ def build_ui(services: Services) -> gr.Blocks:
             gr.update(choices=found["langs"] or ["id", "en"]),
         )
 
-    facets = services.facets()
     words = TEXT["id"]
     relabels: list[tuple[Any, Callable[[dict[str, str]], Any]]] = []
 
@@ -269,7 +272,7 @@ def build_ui(services: Services) -> gr.Blocks:
                             )
                         sources = relabelled(
                             gr.Dropdown(
-                                _outlet_choices(facets["sources"], words),
+                                [],
                                 multiselect=True,
                                 label=words["sources_filter"],
                                 elem_id="kabar-sources-filter",
@@ -281,14 +284,14 @@ def build_ui(services: Services) -> gr.Blocks:
                         )
                         langs = relabelled(
                             gr.CheckboxGroup(
-                                facets["langs"] or ["id", "en"],
+                                ["id", "en"],
                                 label=words["langs_filter"],
                                 elem_id="kabar-langs",
                             ),
                             lambda w: gr.update(label=w["langs_filter"]),
                         )
             add: _AddTab | None = None
-            if services.library is not None:
+            if services.uploads:
                 with relabelled(
                     gr.Tab(words["add_tab"], id="add", elem_id="kabar-tab-add"),
                     lambda w: gr.update(label=w["add_tab"]),
@@ -300,7 +303,7 @@ def build_ui(services: Services) -> gr.Blocks:
                 gr.Tab(words["library_tab"], id="library", elem_id="kabar-tab-library"),
                 lambda w: gr.update(label=w["library_tab"]),
             ) as library_tab:
-                shelf = _library_tab(words, deletable=services.library is not None)
+                shelf = _library_tab(words, deletable=services.uploads)
             for component, update in shelf.relabels():
                 relabelled(component, update)
 
@@ -391,8 +394,16 @@ def build_ui(services: Services) -> gr.Blocks:
         def warm_up() -> None:
             services.warm_up()
 
-        # Once the page has rendered: the model then loads while the user reads and types.
+        # Once the page has rendered: the store opens and the model loads while the user reads
+        # and types; the filters get the store's outlets and languages.
         app.load(warm_up, None, None, queue=False, api_visibility="private", show_progress="hidden")
+        app.load(
+            refreshed_facets,
+            [ui_lang],
+            [sources, langs],
+            api_visibility="private",
+            show_progress="hidden",
+        )
     # What `mount_gradio_app(i18n=...)` would set; kept here with the rest of the UI's words.
     app.i18n_instance = gr.I18n(**GRADIO_TEXT)
     return app
@@ -621,8 +632,6 @@ def _indexer(services: Services, app: gr.Blocks) -> Callable[..., tuple[str, str
     paths come from the browser, and a raw request could name any file on the server. Gradio's
     temporary copy is deleted once handled, so each upload is kept once, in the uploads folder.
     """
-    library = services.library
-    assert library is not None
     limits = services.limits
 
     def index(
@@ -657,7 +666,8 @@ def _indexer(services: Services, app: gr.Blocks) -> Callable[..., tuple[str, str
             if not given and pasted is None and not refused:
                 return "", words["nothing"]
             results = refused
-            if given or pasted is not None:
+            library = services.library
+            if library is not None and (given or pasted is not None):
                 results += library.add(
                     given,
                     pasted,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from assistant.answer.pipeline import Assistant
 from assistant.settings import Settings
 from assistant.web.server import create_app
-from assistant.web.services import Services
+from assistant.web.services import Opened, Services
 from index.search.searcher import Searcher
 from index.settings import StoreSettings
 
@@ -27,7 +27,7 @@ QUESTION = "How much did Pekalongan's flood early-warning system cost to build?"
 @pytest.fixture(scope="module")
 def services(sample_settings: StoreSettings, sample_searcher: Searcher) -> Services:
     settings = Settings(store=sample_settings)
-    return Services(sample_searcher, Assistant(settings, sample_searcher), None)
+    return Services.of(sample_searcher, Assistant(settings, sample_searcher), None)
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +66,38 @@ def test_the_openapi_page_documents_every_field(client: TestClient, services: Se
     assert search["application/json"]["schema"]["items"]["$ref"].endswith("/SearchHit")
 
 
-def test_the_page_load_warms_the_model_once(sample_settings: StoreSettings) -> None:
-    """The model loads when a browser has loaded the chat page (not as the server starts, where
-    it slowed the page's first render), once however many pages load."""
+def test_the_page_load_opens_the_store_and_warms_the_model_once(
+    sample_settings: StoreSettings,
+) -> None:
+    """The store opens and the model loads when a browser has loaded the chat page, not before
+    the server listens (where they slowed its start and the page's first render), and once
+    however many pages load; the filters then get the store's outlets."""
     from assistant.web.ui import build_ui
 
-    searcher = Searcher.from_settings(sample_settings)  # its own model, not loaded yet
-    services = Services(searcher, Assistant(Settings(store=sample_settings), searcher), None)
+    opened: list[Searcher] = []
+
+    def opener() -> Opened:
+        searcher = Searcher.from_settings(sample_settings)  # its own model, not loaded yet
+        opened.append(searcher)
+        return Opened(searcher, Assistant(Settings(store=sample_settings), searcher), None)
+
+    services = Services(opener, uploads=False)
     blocks = build_ui(services)
-    loads = [f for f in blocks.fns.values() if any(t[1] == "load" for t in f.targets)]
-    assert len(loads) == 1 and not searcher.embedder.loaded  # building the page loads nothing
-    loads[0].fn()
-    loads[0].fn()  # a second tab
+    create_app(services)
+    assert opened == []  # building the page and the app opens nothing
+    loads = {
+        f.fn.__name__: f.fn
+        for f in blocks.fns.values()
+        if any(t[1] == "load" for t in f.targets)
+        if f.fn
+    }
+    assert set(loads) == {"warm_up", "refreshed_facets"}
+    loads["warm_up"]()
+    loads["warm_up"]()  # a second tab
     thread = services.warm_up()
     thread.join(120)
-    assert searcher.embedder.loaded and services.warm_up() is thread
+    assert len(opened) == 1 and opened[0].embedder.loaded and services.warm_up() is thread
+    outlets, langs = loads["refreshed_facets"]("English")
+    assert [value for _, value in outlets["choices"]] == services.facets()["sources"]
+    assert outlets["choices"] and set(langs["choices"]) == {"id", "en"}
+    assert len(opened) == 1

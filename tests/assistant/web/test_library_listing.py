@@ -17,7 +17,7 @@ from tests.fixtures.tables import body_rows
 
 @pytest.fixture(scope="module")
 def services(sample_settings: StoreSettings, sample_searcher: Searcher) -> Services:
-    return Services(
+    return Services.of(
         sample_searcher, Assistant(Settings(store=sample_settings), sample_searcher), None
     )
 

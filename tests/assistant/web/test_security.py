@@ -158,7 +158,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
         assert not report.failed and report.added == 10 + len(ORIGINALS), report
         searcher = Searcher(store, embedder)
         uploads = uploads_folder(settings)
-        services = Services(
+        services = Services.of(
             searcher,
             Assistant(settings, searcher),
             Library(settings.store, store, embedder, uploads),
