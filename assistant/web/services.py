@@ -51,8 +51,9 @@ class Services:
 
     Opening it (importing Chroma, reading the lexical index) took 0.5 s of CPU, and in a thread
     beside Gradio's imports it still held the server back: both need the GIL. Opened when the
-    chat page has loaded (`warm_up`), the server listened 0.6 s sooner on our 2-core machine
-    (median of 8 starts each, `bench/app_startup.py`'s `listening_s`).
+    chat page has loaded (`warm_up`), the server listened after 2.14 s instead of 2.83 s on our
+    2-core machine (median of 8 alternating starts each, timed as `bench/app_startup.py` times
+    `listening_s`), and the page was ready in 4.1 s (`bench/app_startup.py --runs 7`).
     """
 
     opener: Callable[[], Opened]
