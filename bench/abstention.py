@@ -49,13 +49,13 @@ TESTS = REPO / "tests" / "data"
 # answerable set (FacQA test, English FacQA, both cross-lingual directions) and asks for 90%
 # abstentions on held-out off-corpus questions. Refitted on the full store (12,643 chunks), 4%
 # here gave 4% wrong on English FacQA (a set bench/answers.py reports); 3%, with the cut counted
-# (see `highest_cut`), gave at most 3% on each calibration set, 0.6% FacQA test, 1.3% / 2.0%
-# cross-lingual and 85% held-out off-corpus abstentions (78% with the stored calibration), but
-# it was not adopted: it answers a bare "Siapa ketuanya?" over the bundled samples (P 0.326, cut
-# 0.316; tests/assistant/answer/test_answer.py). The stored one is still the dev store's (4%).
+# (see `highest_cut`), gives at most 3% on each calibration set, 1.0% FacQA test, 2.7% / 2.0%
+# cross-lingual and 85% held-out off-corpus abstentions (77% with the dev store's calibration at
+# 4%): the stored one.
 # Adding 24 bare pronoun questions ("Berapa harganya?", "Who won it?") to the off-corpus dev set
 # made it worse: they look answerable to every feature, and the refit cut fell to 0.09 (48%
-# held-out abstentions). Declining them needs a feature of their own.
+# held-out abstentions). Asked with no conversation, they abstain by rule instead
+# (`assistant.answer.pipeline.subjectless`).
 MAX_FALSE_ABSTENTION = 0.03
 
 

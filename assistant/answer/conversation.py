@@ -164,15 +164,11 @@ def continues(question: str) -> bool:
     return text.startswith(_CONTINUING) or not _WORDS.tokens(question)
 
 
-def bare(question: str) -> bool:
+def bare(question: str, most: int = MAX_BARE_WORDS) -> bool:
     """Is a pronoun the question's only subject: it points back, names nothing and says little
     ("Who chairs it?", "Apa nama serikatnya?", "Lagu apa yang pernah dia nyanyikan?")? Then it
     cannot stand alone whatever the evidence says (see `MAX_BARE_WORDS`)."""
-    return (
-        is_follow_up(question)
-        and not names(question)
-        and len(_WORDS.tokens(question)) <= MAX_BARE_WORDS
-    )
+    return is_follow_up(question) and not names(question) and len(_WORDS.tokens(question)) <= most
 
 
 def follows(question: str, in_previous: float) -> bool:

@@ -23,6 +23,7 @@ from assistant.answer.conversation import (
     History,
     Standalone,
     Turns,
+    bare,
     continues,
     follows,
     previous_question,
@@ -58,6 +59,23 @@ def abstention_text(lang: str, closest: tuple[Citation, ...]) -> str:
         return phrase(lang, "nothing")
     names = "; ".join(_describe(c) for c in closest)
     return f"{phrase(lang, 'abstain')} {phrase(lang, 'closest')} {names}."
+
+
+# Content words of a question that abstains by rule when it has no subject (`subjectless`).
+# At six (`bare`'s bound for follow-ups), 6 of FacQA's 3,117 answerable questions would have
+# abstained ("Tanaman apa yang terancam budidayanya oleh cacing emas?"); at three, none, and 14
+# of QuAIL's 540, which presuppose their article ("Why is this new legislation so important?").
+SUBJECTLESS_WORDS = 3
+
+
+def subjectless(question: str, pairs: Turns) -> bool:
+    """A bare question ("Berapa harganya?", see `assistant.answer.conversation.bare`) asked with
+    no conversation before it: its pronoun points at nothing, so whatever text the search finds
+    is about a subject the asker never named, and Kabar abstains by rule. Evidence alone cannot
+    tell: such questions look answerable to every feature (see bench/abstention.py); over the
+    bundled samples "Berapa harganya?" and "Who won it?" get P(answerable) 0.86 and 0.91
+    against a 0.32 cut."""
+    return previous_question(pairs) is None and bare(question, most=SUBJECTLESS_WORDS)
 
 
 class Assistant:
@@ -121,7 +139,7 @@ class Assistant:
         pairs = turns(history)
         lang = question_lang(question, lang, [q for q, _ in pairs])
         searched, evidence = self.resolve(question, pairs, filters)
-        if self.abstention.abstains(evidence):
+        if subjectless(question, pairs) or self.abstention.abstains(evidence):
             closest = tuple(related(evidence))
             text = abstention_text(lang, closest)
             yield text

@@ -210,6 +210,23 @@ def test_a_question_that_cannot_stand_alone_follows_the_conversation(
     check_contract(answer)
 
 
+@pytest.mark.parametrize("question", ["Berapa harganya?", "Who won it?"])
+def test_a_bare_question_without_a_conversation_abstains(
+    assistant: Assistant, question: str
+) -> None:
+    """Whose price? Who won what? The evidence looks answerable (see `subjectless`)."""
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.citations, answer.text
+
+
+def test_a_bare_question_in_a_conversation_is_answered(assistant: Assistant) -> None:
+    first = assistant.ask(KERINCI_PRICE)
+    answer = assistant.ask("Berapa harganya?", [(KERINCI_PRICE, first.text)])
+    assert not answer.abstained and "Kerinci" in answer.standalone_question, answer.text
+    assert article_of(answer) == article_of(first)
+    check_contract(answer)
+
+
 @pytest.mark.parametrize(
     ("question", "gold"),
     [
