@@ -550,14 +550,18 @@ def _choice_label(entry: catalog.Entry, words: dict[str, str]) -> str:
     return " · ".join(x for x in (entry.title, _outlet(entry.source, words), entry.published) if x)
 
 
+def _title_of(services: Services, article_id: str | None) -> str | None:
+    """The indexed article's title, or None when no article has that id."""
+    entries = catalog.entries(services.searcher.store)
+    return next((e.title for e in entries if e.article_id == article_id), None)
+
+
 def _selector(services: Services) -> Callable[[str | None, str], str]:
     def select(article_id: str | None, ui_lang: str) -> str:
         """Which article the delete button would remove, said in the status line."""
         words = _words(ui_lang)
-        for entry in catalog.entries(services.searcher.store):
-            if entry.article_id == article_id:
-                return words["lib_selected"].format(title=entry.title)
-        return words["lib_pick"]
+        title = _title_of(services, article_id)
+        return words["lib_pick"] if title is None else words["lib_selected"].format(title=title)
 
     return select
 
@@ -568,13 +572,11 @@ def _deleter(services: Services) -> Callable[[str | None, str], tuple[None, str]
         library = services.library
         if library is None or not article_id:
             return None, words["lib_pick"]
+        title = _title_of(services, article_id)
         store = services.searcher.store
-        title = next(
-            (e.title for e in catalog.entries(store) if e.article_id == article_id), article_id
-        )
         if not catalog.delete(library.settings, store, article_id, uploads=library.folder):
             return None, words["lib_missing"]
-        return None, words["lib_deleted"].format(title=title)
+        return None, words["lib_deleted"].format(title=article_id if title is None else title)
 
     return delete
 
