@@ -24,6 +24,7 @@ from index.ingest.language import detect_lang
 from index.records import Hit
 from index.search.config import MODES, Filters, Mode, SearchConfig, day_number
 from index.search.fusion import fuse
+from index.search.learned import default_ranker, features
 from index.search.postprocess import (
     LATEST_FLOOR,
     LATEST_HALF_LIFE_DAYS,
@@ -218,11 +219,24 @@ class Searcher:
         self, query: Query, pool: Candidates, k: int, filters: Filters, mode: Mode
     ) -> list[Hit]:
         """Fuse (hybrid), apply recency decay and the per-article cap, and build the top k."""
-        if mode == "hybrid":
-            langs = {cid: info[1] for cid, info in pool.info.items()}
-            ranked = fuse(
-                pool.dense, pool.lexical, langs, query.lang, self.config.fusion, pool.feedback
+        params = self.config.fusion
+        if mode == "hybrid" and params.method == "learned":
+            ranked = default_ranker().rank(
+                features(
+                    pool.dense,
+                    pool.lexical,
+                    pool.feedback,
+                    pool.info,
+                    query.terms,
+                    query.lang,
+                    query.vector,
+                    self.lexical,
+                    params,
+                )
             )
+        elif mode == "hybrid":
+            langs = {cid: info[1] for cid, info in pool.info.items()}
+            ranked = fuse(pool.dense, pool.lexical, langs, query.lang, params, pool.feedback)
         else:
             ranked = list(pool.dense if mode == "dense" else pool.lexical)
         half_life, floor = filters.recency_half_life_days, 0.0

@@ -237,6 +237,26 @@ class LexicalIndex:
                     scores[term] = scores.get(term, 0.0) + idf[term]
         return sorted(scores, key=scores.__getitem__, reverse=True)[:count]
 
+    def held(self, positions: Sequence[int], terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Which of `terms` each chunk at `positions` holds (a chunks x terms boolean matrix),
+        and each chunk's number of terms; from the term ids, without making strings."""
+        rows = np.asarray(positions, dtype=np.int64)
+        starts = self._offsets[rows]
+        lengths = self._offsets[rows + 1] - starts
+        held = np.zeros((len(rows), len(terms)), dtype=bool)
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        before = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        ids = self._term_ids[np.repeat(starts, lengths) + np.arange(len(owner)) - before]
+        for j, term in enumerate(terms):
+            i = self._vocab_ids.get(term)
+            if i is not None:
+                held[owner[ids == i], j] = True
+        return held, lengths
+
+    def idf(self, term: str) -> float:
+        """A term's inverse document frequency (0 for a term no chunk holds)."""
+        return self._idf.get(term, 0.0)
+
     def select(
         self,
         day_from: int | None = None,

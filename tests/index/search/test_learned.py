@@ -1,0 +1,113 @@
+"""The learned re-ranking of the hybrid pool, on a real store: its features, the weights file and
+the ranking the searcher returns with it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed.embedder import Embedder
+from index.search.config import Filters, SearchConfig
+from index.search.fusion import FusionParams
+from index.search.learned import FEATURES, WEIGHTS, LinearRanker, Pool, features
+from index.search.searcher import Searcher
+from index.store.chroma import Store
+from tests.fixtures.paths import model_cache
+from tests.fixtures.tiny_news import build_store
+
+FESTIVAL_VISITORS = "Berapa pengunjung yang diperkirakan datang ke festival Danau Toba?"
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Searcher:
+    settings = build_store(tmp_path_factory.mktemp("tiny"), model_cache(), embedder)
+    return Searcher(Store.open(settings), embedder)
+
+
+def pool_of(searcher: Searcher, question: str) -> Pool:
+    query = searcher.prepare_one(question, "hybrid")
+    found = searcher.candidates(query, 50, Filters(), "hybrid")
+    return features(
+        found.dense,
+        found.lexical,
+        found.feedback,
+        found.info,
+        query.terms,
+        query.lang,
+        query.vector,
+        searcher.lexical,
+        searcher.config.fusion,
+    )
+
+
+def column(pool: Pool, name: str) -> dict[str, float]:
+    return dict(zip(pool.ids, pool.matrix[:, FEATURES.index(name)].tolist(), strict=True))
+
+
+def test_learned_is_the_default_hybrid_ranking() -> None:
+    assert SearchConfig().fusion.method == "learned"
+
+
+def test_weights_file_ranks_as_its_linear_formula(searcher: Searcher) -> None:
+    weights = json.loads(WEIGHTS.read_text("utf-8"))["weights"]
+    assert set(weights) <= set(FEATURES) and weights
+    pool = pool_of(searcher, FESTIVAL_VISITORS)
+    by_hand = {
+        cid: sum(w * column(pool, name)[cid] for name, w in weights.items()) for cid in pool.ids
+    }
+    expected = sorted(pool.ids, key=lambda cid: -by_hand[cid])
+    ranked = LinearRanker.load().rank(pool)
+    assert [cid for cid, _ in ranked] == expected
+    assert all(0 < score <= 1 for _, score in ranked)
+    # The searcher returns that ranking (no cap or recency at play for the top 3 here).
+    hits = searcher.search(FESTIVAL_VISITORS, 3)
+    assert [h.chunk_id for h in hits] == expected[:3]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        FESTIVAL_VISITORS,
+        "How many visitors do the organisers expect at the Lake Toba festival?",
+    ],
+)
+def test_answer_paragraph_comes_above_its_article_s_other_paragraphs(
+    searcher: Searcher, question: str
+) -> None:
+    # Every unit of the festival story names the festival and Danau Toba: only one has the figure.
+    hits = searcher.search(question, 3)
+    assert hits[0].article_id == "festival"
+    assert "50.000" in hits[0].text
+
+
+def test_features_mark_language_and_coverage(searcher: Searcher) -> None:
+    pool = pool_of(searcher, "Harga cabai rawit di Pasar Kramat Jati")
+    cross = column(pool, "cross")
+    langs = {r.chunk_id: r.lang for r in searcher.lexical.rows}
+    assert cross and all(cross[cid] == (langs[cid] == "en") for cid in pool.ids)
+    assert column(pool, "cover")["cabai::0"] == pytest.approx(1.0)
+    # An article's aggregates are shared by its chunks; the pool's best gap is 0.
+    assert max(column(pool, "art_cos_gap").values()) == pytest.approx(0.0)
+    assert max(column(pool, "cos_gap").values()) == pytest.approx(0.0)
+
+
+def test_weighted_fusion_is_still_available(searcher: Searcher) -> None:
+    weighted = Searcher(
+        searcher.store,
+        searcher.embedder,
+        SearchConfig(fusion=FusionParams(method="weighted")),
+    )
+    assert weighted.search("QZ7510", 1)[0].article_id == "qz7510"
+
+
+def test_unknown_feature_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "weights.json"
+    path.write_text(json.dumps({"weights": {"cos": 1.0, "clicks": 2.0}}), "utf-8")
+    with pytest.raises(ValueError, match="clicks"):
+        LinearRanker.load(path)
+    path.write_text(json.dumps({"weights": {"cos": 2.0}}), "utf-8")
+    ranker = LinearRanker.load(path)
+    assert np.count_nonzero(ranker.weights) == 1
