@@ -349,10 +349,13 @@ def test_local_llm_serves_until_the_block_ends_and_signals_stay_with_python(
             assert models.status_code == 200
             # Only Kabar holds the key: another local program is refused.
             assert httpx.get(f"{settings.llm.base_url}/models", timeout=10).status_code == 401
-            # Ctrl+C and `kill` still reach Kabar, not llama.cpp's own handlers.
-            os.kill(os.getpid(), signal.SIGTERM)
+            # Ctrl+C and `kill` still reach Kabar, not llama.cpp's own handlers. Raised in
+            # this thread: a signal sent to the process may land on one of llama.cpp's
+            # threads, and Python runs the handler only at the main thread's next check, which
+            # under load came after the `raises` block had ended.
+            signal.raise_signal(signal.SIGTERM)
             with pytest.raises(KeyboardInterrupt):
-                os.kill(os.getpid(), signal.SIGINT)
+                signal.raise_signal(signal.SIGINT)
         assert received == [signal.SIGTERM]
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{root}/health", timeout=5)
