@@ -9,7 +9,8 @@ cross-lingual sets and measures the odd ones, so each half is measured once by a
 
 Each question is embedded and searched once (depth 50, as `kabar eval`); the pools, their
 features and labels (a candidate is positive when it is from the gold article and holds a gold
-answer: `kabar eval`'s paragraph hit) are cached in FILE. A linear listwise (softmax) model is
+answer: `kabar eval`'s paragraph hit) are cached in FILE (rebuilt when `FEATURES` changed
+length). A linear listwise (softmax) model is
 then fitted on FacQA train plus the odd-numbered questions of the two cross-lingual sets, for
 each L2 strength; the one with the best mean R@5 + MRR@10 over the dev sets (FacQA valid, its
 English version, the even halves of the cross-lingual sets) is printed with every set's
@@ -110,6 +111,7 @@ def collect(store: str) -> dict[str, list[Item]]:
                 p.vector,
                 lexical,
                 params,
+                q.question,
             )
             labels = np.array(
                 [
@@ -214,9 +216,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     cache = Path(args.cache)
-    if cache.exists():
-        data = pickle.loads(cache.read_bytes())
-    else:
+    data = pickle.loads(cache.read_bytes()) if cache.exists() else None
+    if data is not None and any(i.matrix.shape[1] != len(FEATURES) for i in data["train"]):
+        data = None  # made for other features: rebuilt
+    if data is None:
         data = collect(args.store)
         cache.write_bytes(pickle.dumps(data))
     fitted, held = ("even", "odd") if args.swap else ("odd", "even")

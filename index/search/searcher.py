@@ -232,6 +232,7 @@ class Searcher:
                     query.vector,
                     self.lexical,
                     params,
+                    query.text,
                 )
             )
         elif mode == "hybrid":

@@ -228,30 +228,55 @@ class LexicalIndex:
     ) -> list[str]:
         """The `count` terms that best characterise these chunks against the whole index: a
         term scores its idf once per chunk it occurs in, so terms that several of the chunks
-        share and few others have come first (pseudo-relevance feedback, see the searcher)."""
+        share and few others have come first (pseudo-relevance feedback, see the searcher).
+        Terms are visited in text order, not as a set: ties keep that order, so the feedback
+        terms, and the search results, are the same in every process (a set's order follows
+        the per-process string hash seed; 8 of 100 English FacQA questions got other results
+        in a fresh process)."""
         idf = self._idf
         scores: dict[str, float] = {}
         for position in positions:
-            for term in set(self._terms_at(position)):
+            for term in dict.fromkeys(self._terms_at(position)):
                 if term not in exclude and not term.isdigit():
                     scores[term] = scores.get(term, 0.0) + idf[term]
         return sorted(scores, key=scores.__getitem__, reverse=True)[:count]
 
-    def held(self, positions: Sequence[int], terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Which of `terms` each chunk at `positions` holds (a chunks x terms boolean matrix),
-        and each chunk's number of terms; from the term ids, without making strings."""
+    def _gather(self, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The term ids of the chunks at `positions`, concatenated; for each, the index into
+        `positions` of its chunk; and each chunk's number of terms."""
         rows = np.asarray(positions, dtype=np.int64)
         starts = self._offsets[rows]
         lengths = self._offsets[rows + 1] - starts
-        held = np.zeros((len(rows), len(terms)), dtype=bool)
         owner = np.repeat(np.arange(len(rows)), lengths)
         before = np.repeat(np.cumsum(lengths) - lengths, lengths)
         ids = self._term_ids[np.repeat(starts, lengths) + np.arange(len(owner)) - before]
+        return ids, owner, lengths
+
+    def held(self, positions: Sequence[int], terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Which of `terms` each chunk at `positions` holds (a chunks x terms boolean matrix),
+        and each chunk's number of terms; from the term ids, without making strings."""
+        ids, owner, lengths = self._gather(positions)
+        held = np.zeros((len(positions), len(terms)), dtype=bool)
         for j, term in enumerate(terms):
             i = self._vocab_ids.get(term)
             if i is not None:
                 held[owner[ids == i], j] = True
         return held, lengths
+
+    @cached_property
+    def _numeric(self) -> np.ndarray:
+        """For each term id: does the term hold a decimal digit (a number, year or code)?"""
+        return np.array([any(c.isdecimal() for c in t) for t in self.vocab], dtype=bool)
+
+    def numbers(self, positions: Sequence[int], exclude: Collection[str] = ()) -> np.ndarray:
+        """How many terms holding a digit each chunk at `positions` has, leaving out `exclude`
+        (the question's own numbers: a chunk that repeats them holds no new one)."""
+        ids, owner, _ = self._gather(positions)
+        found = self._numeric[ids]
+        known = [self._vocab_ids[t] for t in exclude if t in self._vocab_ids]
+        if known:
+            found &= ~np.isin(ids, known)
+        return np.bincount(owner[found], minlength=len(positions))
 
     def idf(self, term: str) -> float:
         """A term's inverse document frequency (0 for a term no chunk holds)."""

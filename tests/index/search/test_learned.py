@@ -4,6 +4,7 @@ the ranking the searcher returns with it."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,14 @@ import pytest
 from index.embed.embedder import Embedder
 from index.search.config import Filters, SearchConfig
 from index.search.fusion import FusionParams
-from index.search.learned import FEATURES, WEIGHTS, LinearRanker, Pool, features
+from index.search.learned import (
+    FEATURES,
+    WEIGHTS,
+    LinearRanker,
+    Pool,
+    asks_number,
+    features,
+)
 from index.search.searcher import Searcher
 from index.store.chroma import Store
 from tests.fixtures.paths import model_cache
@@ -40,6 +48,7 @@ def pool_of(searcher: Searcher, question: str) -> Pool:
         query.vector,
         searcher.lexical,
         searcher.config.fusion,
+        question,
     )
 
 
@@ -92,6 +101,61 @@ def test_features_mark_language_and_coverage(searcher: Searcher) -> None:
     # An article's aggregates are shared by its chunks; the pool's best gap is 0.
     assert max(column(pool, "art_cos_gap").values()) == pytest.approx(0.0)
     assert max(column(pool, "cos_gap").values()) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        (FESTIVAL_VISITORS, True),
+        ("Berapakah harga cabai rawit?", True),
+        ("How many passengers were stranded at Padang Bai?", True),
+        ("How much did chili prices rise?", True),
+        ("Tahun berapa festival Danau Toba pertama digelar?", False),
+        ("Pada tanggal berapa banjir melanda Garut?", False),
+        ("In what year was the rate last cut?", False),
+        ("When were the ferries suspended?", False),
+        ("Siapa kapten tim nasional?", False),
+        ("Which port were passengers stranded at?", False),
+    ],
+)
+def test_asks_number(question: str, expected: bool) -> None:
+    assert asks_number(question) is expected
+
+
+def test_numbers_counts_digit_terms_not_in_the_question(searcher: Searcher) -> None:
+    lexical = searcher.lexical
+    ids = [r.chunk_id for r in lexical.rows]
+    texts = searcher.store.documents(ids)
+    positions = [lexical.position[c] for c in ids]
+    for exclude in ((), ("qz7510", "164")):
+        expected = [
+            sum(1 for w in lexical.tokenizer.tokens(texts[c]) if re.search(r"\d", w))
+            - sum(lexical.terms[lexical.position[c]].count(t) for t in exclude)
+            for c in ids
+        ]
+        assert lexical.numbers(positions, exclude).tolist() == expected
+    qz = [c for c in ids if c.startswith("qz7510::")]
+    assert sum(lexical.numbers([lexical.position[c] for c in qz], ["qz7510", "164"])) == 0
+
+
+def test_number_answer_marks_chunks_with_a_new_number(searcher: Searcher) -> None:
+    # The festival story's units all name the festival; only the last holds a figure.
+    pool = pool_of(searcher, FESTIVAL_VISITORS)
+    texts = searcher.store.documents(pool.ids)
+    marked = column(pool, "number_answer")
+    festival = [c for c in pool.ids if c.startswith("festival::")]
+    assert len(festival) > 1
+    for cid in festival:
+        assert marked[cid] == (1.0 if re.search(r"\d", texts[cid]) else 0.0)
+    assert any(marked[c] for c in festival) and not all(marked[c] for c in festival)
+    # The question's own number is no answer; a question that asks for no number marks none.
+    pool = pool_of(searcher, "Berapa penumpang penerbangan QZ7510 yang dipindahkan?")
+    texts = searcher.store.documents(pool.ids)
+    marked = column(pool, "number_answer")
+    qz = [c for c in pool.ids if c.startswith("qz7510::")]
+    assert qz and all(marked[c] == ("164" in texts[c]) for c in qz)
+    pool = pool_of(searcher, "Mengapa penerbangan QZ7510 kembali ke Bandara Juanda?")
+    assert not any(column(pool, "number_answer").values())
 
 
 def test_weighted_fusion_is_still_available(searcher: Searcher) -> None:
