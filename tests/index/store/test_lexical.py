@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -333,3 +336,32 @@ def test_exact_nearest_over_a_mask() -> None:
     assert [p for p, _ in found] == [3, 5, 0]  # position 1 is filtered out
     assert found[0][1] == pytest.approx(0.5 / np.linalg.norm(query))
     assert index.nearest(query, 3, np.zeros(6, dtype=bool)) == []
+
+
+_TIED = """
+import json
+from index.store.lexical import LexicalIndex
+from index.store.protocol import ChunkRow
+from index.store.tokenize import Tokenizer
+words = [f"kata{i}" for i in range(40)]
+rows = [ChunkRow(f"a{i}::0", f"h{i}", f"a{i}", "id", "S", 20250101) for i in range(3)]
+index = LexicalIndex(rows, [words, words[::-1], ["lain"]], Tokenizer())
+print(json.dumps(index.distinctive([0, 1], 5)))
+"""
+
+
+def test_feedback_terms_do_not_depend_on_the_hash_seed() -> None:
+    # Forty terms tie (each in the same two chunks): which five are kept must not follow the
+    # order of a set of strings, which changes with each process's hash seed.
+    picked = {
+        subprocess.run(
+            [sys.executable, "-c", _TIED],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(picked) == 1
+    assert json.loads(picked.pop()) == [f"kata{i}" for i in range(5)]
