@@ -334,6 +334,9 @@ def test_local_llm_serves_until_the_block_ends_and_signals_stay_with_python(
 ) -> None:
     received: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda sig, frame: received.append(sig))
+    # Python's own Ctrl+C handler, whatever the test run inherited: a job started in the
+    # background by a shell without job control ignores SIGINT, and Python then installs none.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         env = {"KABAR_LLM_GGUF": str(smollm2_gguf()), "KABAR_LLM_THREADS": str(THREADS)}
         configured = replace(Settings.from_env(env), store=sample_settings)
@@ -350,9 +353,7 @@ def test_local_llm_serves_until_the_block_ends_and_signals_stay_with_python(
             # Only Kabar holds the key: another local program is refused.
             assert httpx.get(f"{settings.llm.base_url}/models", timeout=10).status_code == 401
             # Ctrl+C and `kill` still reach Kabar, not llama.cpp's own handlers. Raised in
-            # this thread: a signal sent to the process may land on one of llama.cpp's
-            # threads, and Python runs the handler only at the main thread's next check, which
-            # under load came after the `raises` block had ended.
+            # this thread, so the handler runs before the `raises` block ends.
             signal.raise_signal(signal.SIGTERM)
             with pytest.raises(KeyboardInterrupt):
                 signal.raise_signal(signal.SIGINT)
@@ -361,3 +362,4 @@ def test_local_llm_serves_until_the_block_ends_and_signals_stay_with_python(
             httpx.get(f"{root}/health", timeout=5)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
