@@ -33,7 +33,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from index.search.evaluate import Question, contains_answer, load_questions
-from index.search.learned import FEATURES, WEIGHTS, features
+from index.search.learned import FEATURES, WEIGHTS, LinearRanker, Pool, features
 from index.search.postprocess import (
     LATEST_FLOOR,
     LATEST_HALF_LIFE_DAYS,
@@ -139,10 +139,7 @@ def measure(items: Sequence[Item], weights: np.ndarray) -> dict[str, float]:
     for item in items:
         if not item.ids:
             continue
-        s = item.matrix @ weights
-        s = np.exp(s - s.max())
-        order = np.argsort(-s, kind="stable")
-        ranked = [(item.ids[i], float(s[i])) for i in order]
+        ranked = LinearRanker(FEATURES, weights).rank(Pool(item.ids, item.matrix))
         if item.latest:
             ranked = decay(ranked, item.day.__getitem__, LATEST_HALF_LIFE_DAYS, LATEST_FLOOR)
         top = cap_per_article(ranked, item.article.__getitem__, CAP, K)

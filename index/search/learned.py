@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from index.search.fusion import FusionParams, Ranked, fuse
+from index.search.postprocess import unit_ordinal
 from index.store.lexical import LexicalIndex
 
 WEIGHTS = Path(__file__).with_name("learned.json")
@@ -149,7 +150,7 @@ def features(
     x[:, col["llen"]] = np.log1p(lengths)
     if asks_number(question):
         x[:, col["number_answer"]] = index.numbers(positions, unique) > 0
-    ordinal = np.array([int(c.rsplit("::", 1)[1]) for c in ids])
+    ordinal = np.array([unit_ordinal(c) for c in ids])
     x[:, col["first"]] = ordinal == 0
     x[:, col["lpos"]] = np.log1p(ordinal)
     cross = x[:, col["cross"]]
