@@ -13,6 +13,9 @@ from assistant.cli.options import JSON, STORE
 from assistant.cli.search import MODES
 
 PER_ARTICLE = 3  # index.search.searcher.SearchConfig().per_article, shown in --help
+# index.search.fusion's methods and its default, shown in --help (the CLI does not import the
+# search stack to build its parser).
+FUSIONS = ("learned", "weighted", "rrf")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -30,6 +33,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config = SearchConfig()
     if args.per_article is not None:
         config = replace(config, per_article=args.per_article)
+    if args.fusion is not None:
+        config = replace(config, fusion=replace(config.fusion, method=args.fusion))
     report = evaluate(Searcher.from_settings(settings, config), questions, modes, args.k)
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
@@ -55,5 +60,11 @@ def register(sub: Any) -> None:
         "--per-article",
         type=int,
         help=f"cap on chunks of one article in the top k (default {PER_ARTICLE})",
+    )
+    parser.add_argument(
+        "--fusion",
+        choices=FUSIONS,
+        help="how hybrid mode combines dense and BM25 (default learned; weighted and rrf are the "
+        "fusions it replaced, kept for comparison)",
     )
     parser.set_defaults(func=cmd_eval)

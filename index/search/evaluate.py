@@ -158,6 +158,7 @@ def evaluate(
         "questions": len(questions),
         "k": k,
         "per_article": searcher.config.per_article,
+        "fusion": searcher.config.fusion.method,
         "modes": {},
     }
     if need_vectors:
@@ -193,7 +194,10 @@ def render(report: dict[str, Any]) -> str:
         + "  ".join(f"{'par ' + m:>10}" for m in names)
         + f"  {'art@' + str(DIVERSITY_DEPTH):>7}"
     )
-    lines = [f"{report['questions']} questions, k={k}, per article {report['per_article']}"]
+    lines = [
+        f"{report['questions']} questions, k={k}, per article {report['per_article']}, "
+        f"fusion {report['fusion']}"
+    ]
     exactness = report.get("vector_exactness")
     if exactness:
         lines.append(

@@ -178,3 +178,21 @@ def test_kabar_eval_command(
     assert "vector_exactness" not in report  # BM25 alone embeds no question
     assert report["modes"]["bm25"]["all"]["n"] == 2
     assert main([*args, "--k", "3"]) == 2  # Recall@5 needs k >= 5: a clear error, not a crash
+    capsys.readouterr()
+    hybrid = ["eval", str(qa), "--store", str(settings.store), "--mode", "hybrid", "--json"]
+    assert main(hybrid) == 0
+    learned = json.loads(capsys.readouterr().out)
+    assert learned["fusion"] == "learned"
+    assert main([*hybrid, "--fusion", "weighted"]) == 0
+    weighted = json.loads(capsys.readouterr().out)
+    assert weighted["fusion"] == "weighted"
+    assert weighted["modes"]["hybrid"]["all"]["n"] == 2
+
+
+def test_the_cli_offers_every_fusion_method() -> None:
+    from typing import get_args
+
+    from assistant.cli.eval import FUSIONS
+    from index.search.fusion import Method
+
+    assert sorted(FUSIONS) == sorted(get_args(Method))
