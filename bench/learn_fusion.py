@@ -136,10 +136,11 @@ def collect(store: str) -> dict[str, list[Item]]:
 def measure(items: Sequence[Item], weights: np.ndarray) -> dict[str, float]:
     """Paragraph R@5 and MRR@10 as `kabar eval` counts them, ranking by matrix @ weights."""
     r5 = mrr = 0.0
+    ranker = LinearRanker(FEATURES, weights)
     for item in items:
         if not item.ids:
             continue
-        ranked = LinearRanker(FEATURES, weights).rank(Pool(item.ids, item.matrix))
+        ranked = ranker.rank(Pool(item.ids, item.matrix))
         if item.latest:
             ranked = decay(ranked, item.day.__getitem__, LATEST_HALF_LIFE_DAYS, LATEST_FLOOR)
         top = cap_per_article(ranked, item.article.__getitem__, CAP, K)
