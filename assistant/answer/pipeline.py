@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.answer.abstain import Abstention
@@ -167,12 +167,6 @@ class Assistant:
         articles); a follow-up one more search and a scoring per previous article (at most
         `CARRIED_ARTICLES`)."""
         previous = previous_question(pairs)
-        if previous is not None and continues(question):  # "and Carlsberg's?": may be elsewhere
-            searched = standalone(question, pairs, self.llm)
-            found = self.evidence(searched, filters)
-            if self.abstention.abstains(found):  # the carried terms may drown the question's
-                found = self._surest(found, self._alone(question, filters)[1])
-            return searched, found
         alone = Standalone(question)
         query, evidence = self._alone(question, filters)
         if previous is None:
@@ -180,6 +174,23 @@ class Assistant:
         articles = self._previous_articles(previous, filters)
         within = self.searcher.within(query, articles, CARRIED_ARTICLES, filters)
         in_previous = self.scorer.gather(question, within, query.vector)
+        if continues(question):  # "and Carlsberg's?": may be elsewhere
+            searched = standalone(question, pairs, self.llm)
+            carried = self.searcher.prepare_one(searched.question)
+            # The previous articles compete as for any follow-up, and come first: of equals,
+            # the conversation's own article wins. "And who chairs the QCA?" after a question
+            # on the Tomlinson report was searched only with the carried terms, which drowned
+            # "QCA" (P 0.09), and then alone everywhere, which found another QCA.
+            found = self._surest(
+                *self._within_each(searched.question, carried, articles, filters),
+                in_previous,
+                self.scorer.gather(
+                    searched.question, self._retrieve(searched, carried, filters), carried.vector
+                ),
+            )
+            if self.abstention.abstains(found):  # the carried terms may drown the question's
+                found = self._surest(found, evidence)
+            return searched, found
         if not follows(question, self.abstention.answerable(in_previous)):
             return alone, evidence
         # The previous articles answer it: the answer comes from them (the LLM, when there is
@@ -193,15 +204,21 @@ class Assistant:
         # them (`in_previous`) competes too. bench/followups.py, follow-ups answered from the
         # right article: 0.89 -> 0.92 with the articles apart (and 0.88 -> 0.89 with the
         # question alone competing rather than standing in only for an abstention).
-        per_article = [
+        per_article = self._within_each(searched.question, carried, articles, filters)
+        return searched, self._surest(*per_article, in_previous)
+
+    def _within_each(
+        self, question: str, query: Query, articles: Sequence[str], filters: Filters | None
+    ) -> list[Evidence]:
+        """The question's evidence within each article apart."""
+        return [
             self.scorer.gather(
-                searched.question,
-                self.searcher.within(carried, [article], self.settings.k, filters),
-                carried.vector,
+                question,
+                self.searcher.within(query, [article], self.settings.k, filters),
+                query.vector,
             )
             for article in articles
         ]
-        return searched, self._surest(*per_article, in_previous)
 
     def _alone(self, question: str, filters: Filters | None) -> tuple[Query, Evidence]:
         """The question searched and its evidence scored as if nothing had been asked before."""

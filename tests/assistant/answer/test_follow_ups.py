@@ -1,7 +1,7 @@
 """Follow-ups end to end on real BBC articles (the shared data, indexed in a temp store): the
 conversations of tests/data/followups.jsonl that went to the wrong article before the
-previous question's articles were searched one by one and a bare pronoun question was taken as a
-follow-up whatever the evidence."""
+previous question's articles were searched one by one (for continuations too) and a bare
+pronoun question was taken as a follow-up whatever the evidence."""
 
 from __future__ import annotations
 
@@ -27,7 +27,11 @@ ARTICLES = (
     "bbc-sport-069",  # Kelly Holmes wins the 1,000m
     "bbc-politics-167",  # MPs' committee on a million homes in the south-east
     "bbc-politics-123",  # another Commons story
+    "bbc-politics-020",  # the Tomlinson report: the Commons committee's and the QCA's views
 )
+# An Indonesian passage the question "And who chairs the QCA?" alone finds over all the news
+# (about "the CIA").
+PASSAGES = ("facqa-p0560",)
 MBES = "Which four British sprinters from the Olympic 4x100m relay team were made MBEs?"
 HOLMES = "Di kota mana Kelly Holmes memenangi nomor 1500m di Norwich Union International?"
 HOMES = (
@@ -44,6 +48,8 @@ def bbc(
     lines = (shared_data / "news-en" / "bbc-news-2005.jsonl").read_text("utf-8").splitlines()
     chosen = [line for line in lines if json.loads(line)["id"] in ARTICLES]
     assert len(chosen) == len(ARTICLES)
+    lines = (shared_data / "news-id" / "facqa-passages.jsonl").read_text("utf-8").splitlines()
+    chosen += [line for line in lines if json.loads(line)["id"] in PASSAGES]
     (folder / "bbc.jsonl").write_text("\n".join(chosen) + "\n", "utf-8")
     settings = StoreSettings(store=folder / "store", model_cache=model_cache())
     store = Store.open(settings)
@@ -76,3 +82,18 @@ def test_a_bare_pronoun_question_follows_the_conversation(bbc: Assistant) -> Non
     answer = bbc.ask("Who chairs it?", [(HOMES, first.text)])
     assert "million" in answer.standalone_question  # the previous question's words carried
     assert not answer.abstained and answer.citations[0].article_id == "bbc-politics-167"
+
+
+def test_a_continuation_is_answered_from_the_conversations_article(bbc: Assistant) -> None:
+    # Searched with the previous question's terms carried, "QCA" drowned and the evidence
+    # abstained; searched alone everywhere, it went to another article. Within the
+    # conversation's article, as any follow-up is, it finds the QCA's chairman.
+    previous = (
+        "Who chairs the Commons education select committee that warned against a "
+        "half-hearted response to the Tomlinson report?"
+    )
+    first = bbc.ask(previous)
+    assert first.citations[0].article_id == "bbc-politics-020"
+    answer = bbc.ask("And who chairs the QCA?", [(previous, first.text)])
+    assert not answer.abstained and answer.citations[0].article_id == "bbc-politics-020"
+    assert any("Greener" in c.quote for c in answer.citations), answer.text
