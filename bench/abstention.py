@@ -10,7 +10,10 @@ and the reverse; unanswerable: tests/data/offcorpus_questions.jsonl) writes
 assistant/answer/data/abstention.json. The measurement uses questions calibration never saw
 (the even-numbered cross-lingual halves are reported too):
 FacQA test (answerable: wrong abstentions should be at most 3%), tests/data/offcorpus_heldout.jsonl
-(about events in no indexed article: abstentions should be at least 90%), and QuAIL's news
+(about events in no indexed article: abstentions should be at least 90%), the dev set
+tests/data/offcorpus_varied.jsonl (150 off-corpus questions in more varied forms, a fifth of them
+near misses: an indexed story, a fact it lacks; written after the calibration set, which it
+abstained on 0.99 of, and not fitted on), and QuAIL's news
 questions, where the unanswerable ones are on an indexed article that lacks the fact (the hard
 case). The store must hold Kompas, news-id (with the FacQA passages) and news-en (with QuAIL).
 Prints one JSON object.
@@ -57,6 +60,13 @@ TESTS = REPO / "tests" / "data"
 # held-out abstentions). Asked with no conversation, they abstain by rule instead
 # (`assistant.answer.pipeline.subjectless`).
 MAX_FALSE_ABSTENTION = 0.03
+# tests/data/offcorpus_varied.jsonl is abstained on 0.70 (en 0.60, id 0.80) by the shipped model.
+# Fitting on the calibration questions plus one half of it and measuring the other (odd/even
+# ids) gave 0.78 / 0.63, no better; adding any one of 14 more evidence features (the best
+# sentence's sentence terms and score, the score and cosine gaps to the second article, the
+# number of articles, the best sentence coverage) or cross-language interactions did not
+# raise the mean of the two halves above 0.71. What the features cannot see is whether the
+# article *says* the fact asked for, not just what it is about: a reader model's job.
 L2S = (0.0, 0.01, 0.1, 0.3)  # L2 strengths tried by --calibrate
 
 
@@ -188,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     facqa_test = load(DATA / "facqa.jsonl", split="test")
     heldout = load(TESTS / "offcorpus_heldout.jsonl")
     offcorpus = load(TESTS / "offcorpus_questions.jsonl")
+    varied = load(TESTS / "offcorpus_varied.jsonl")
     quail_no = load(DATA / "quail-news-dev.jsonl", answerable=False)
     quail_yes = sample(load(DATA / "quail-news-dev.jsonl", answerable=True), args.quail_answerable)
     xling_en = half(load(TESTS / "xling_en_over_id.jsonl"), odd=False)
@@ -206,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "offcorpus_calibration_abstained": by_lang(
             model, offcorpus, features(assistant, offcorpus)
         ),
+        "offcorpus_varied_abstained": by_lang(model, varied, features(assistant, varied)),
         "quail_unanswerable_abstained": by_lang(model, quail_no, features(assistant, quail_no)),
         "quail_answerable_abstained": by_lang(model, quail_yes, features(assistant, quail_yes)),
         "seconds": round(time.perf_counter() - started, 1),

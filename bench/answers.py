@@ -89,6 +89,10 @@ SETS: dict[str, QuestionSet] = {
     "offcorpus_calibration": QuestionSet(
         lambda: read_jsonl(TESTS / "offcorpus_questions.jsonl"), False, default=False
     ),
+    # Off-corpus questions closer to what users ask (see bench/abstention.py): dev, not fitted.
+    "offcorpus_varied": QuestionSet(
+        lambda: read_jsonl(TESTS / "offcorpus_varied.jsonl"), False, default=False
+    ),
 }
 
 
