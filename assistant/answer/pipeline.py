@@ -165,7 +165,8 @@ class Assistant:
         `assistant.answer.conversation.follows`). In a conversation a question costs one more
         search (the previous question's) and one more scoring (the question within those
         articles); a follow-up one more search and a scoring per previous article (at most
-        `CARRIED_ARTICLES`)."""
+        `CARRIED_ARTICLES`), and a continuation ("and …?") also a search of all the news with
+        the carried terms, since it may be about another article."""
         previous = previous_question(pairs)
         alone = Standalone(question)
         query, evidence = self._alone(question, filters)
@@ -210,7 +211,8 @@ class Assistant:
     def _within_each(
         self, question: str, query: Query, articles: Sequence[str], filters: Filters | None
     ) -> list[Evidence]:
-        """The question's evidence within each article apart."""
+        """The question's evidence within each article apart: gathered together, one
+        article's sentences can outrank the other's answer."""
         return [
             self.scorer.gather(
                 question,
