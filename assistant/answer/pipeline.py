@@ -186,7 +186,9 @@ class Assistant:
                 *self._within_each(searched.question, carried, articles, filters),
                 in_previous,
                 self.scorer.gather(
-                    searched.question, self._retrieve(searched, carried, filters), carried.vector
+                    searched.question,
+                    self._retrieve(searched, carried, filters, articles),
+                    carried.vector,
                 ),
             )
             if self.abstention.abstains(found):  # the carried terms may drown the question's
@@ -244,15 +246,24 @@ class Assistant:
         hits = self._retrieve(searched, query, filters)
         return self.scorer.gather(searched.question, hits, query.vector)
 
-    def _retrieve(self, searched: Standalone, query: Query, filters: Filters | None) -> list[Hit]:
+    def _retrieve(
+        self,
+        searched: Standalone,
+        query: Query,
+        filters: Filters | None,
+        articles: Sequence[str] | None = None,
+    ) -> list[Hit]:
+        """The question's hits; for a follow-up, those of the previous question's articles
+        first (`articles`, when the caller has them already, saves searching them again)."""
         k = self.settings.k
         hits = self.searcher.run(query, k, filters)
         if not (searched.follow_up and searched.previous):
             return hits
         # Retrieval follows the conversation: the best chunks, for this question, of the
         # articles the previous question found come first.
-        ids = self._previous_articles(searched.previous, filters)
-        carried = self.searcher.within(query, ids, CARRIED_ARTICLES, filters)
+        if articles is None:
+            articles = self._previous_articles(searched.previous, filters)
+        carried = self.searcher.within(query, articles, CARRIED_ARTICLES, filters)
         seen = {h.chunk_id for h in carried}
         return (carried + [h for h in hits if h.chunk_id not in seen])[:k]
 
