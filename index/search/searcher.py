@@ -25,6 +25,7 @@ from index.records import Hit
 from index.search.config import MODES, Filters, Mode, SearchConfig, day_number
 from index.search.fusion import fuse
 from index.search.learned import default_ranker, features
+from index.search.lexicon import translate
 from index.search.postprocess import (
     LATEST_FLOOR,
     LATEST_HALF_LIFE_DAYS,
@@ -305,8 +306,9 @@ class Searcher:
     ) -> list[tuple[str, float]]:
         """Lexical evidence across languages, by pseudo-relevance feedback: BM25 cannot match
         an English question to an Indonesian paragraph, so the question's terms (names and
-        numbers do match) are searched together with the distinctive terms of its best dense
-        hits in the other language, among other-language passages only."""
+        numbers do match) are searched together with their translations from the word list
+        (`index.search.lexicon`) and the distinctive terms of its best dense hits in the other
+        language, among other-language passages only."""
         known = lexical.position
         other = [
             known[cid]
@@ -319,7 +321,8 @@ class Searcher:
         eligible = (lexical.lang != query.lang) & (lexical.lang != "")
         if mask is not None:
             eligible &= mask
-        found = lexical.search([*query.terms, *terms], n, eligible)
+        translated = translate(query.terms, query.lang)
+        found = lexical.search([*query.terms, *translated, *terms], n, eligible)
         return [(lexical.rows[i].chunk_id, score) for i, score in found]
 
     def _dense(

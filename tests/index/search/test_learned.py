@@ -175,3 +175,27 @@ def test_unknown_feature_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"weights": {"cos": 2.0}}), "utf-8")
     ranker = LinearRanker.load(path)
     assert np.count_nonzero(ranker.weights) == 1
+
+
+def test_translated_cover_counts_the_question_s_words_in_the_other_language(
+    searcher: Searcher,
+) -> None:
+    # "passengers" is "penumpang" in the Indonesian story's second paragraph, which holds none
+    # of the question's words as written; the English ferry story holds "passengers" itself.
+    pool = pool_of(searcher, "How many passengers of flight QZ7510 were moved to another plane?")
+    translated, plain = column(pool, "cross_cover_x"), column(pool, "cover")
+    texts = searcher.store.documents(pool.ids)
+    second = next(c for c in pool.ids if c.startswith("qz7510::") and "penumpang" in texts[c])
+    assert translated[second] > plain[second]
+    langs = {r.chunk_id: r.lang for r in searcher.lexical.rows}
+    assert all(translated[c] == 0 for c in pool.ids if langs[c] == "en")
+    assert any(plain[c] > 0 for c in pool.ids if langs[c] == "en")
+
+
+def test_feedback_searches_the_question_s_words_translated(searcher: Searcher) -> None:
+    # With no feedback terms taken from dense hits, an English question without names shares
+    # no word with an Indonesian story: only the translated terms can find it.
+    bare = Searcher(searcher.store, searcher.embedder, SearchConfig(feedback_terms=0))
+    query = bare.prepare_one("How much did chili prices rise?", "hybrid")
+    found = bare.candidates(query, 10, Filters(), "hybrid")
+    assert found.feedback and found.feedback[0][0] == "cabai::0"
