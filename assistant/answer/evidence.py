@@ -32,6 +32,7 @@ from assistant.answer.citations import Paragraph, paragraphs_of, sentence_spans
 from assistant.answer.conversation import names
 from assistant.answer.phrases import question_confidence
 from index.records import Hit
+from index.search.lexicon import lexicon
 from index.search.searcher import Searcher
 
 # A sentence's score is a weighted sum of `sentence_terms`: its cosine to the question, its
@@ -94,6 +95,9 @@ class Evidence:
     coverage: float  # best hit's share of the question's word weight (headline included)
     missing: float = 0.0  # weight of the rarest question name the best hit lacks, 0..1
     cross: float = 0.0  # 1 when the best sentence is in the other language than the question
+    # The best sentence's hit's share of the question's word weight, the question's words
+    # translated counting too (`index.search.lexicon`): lexical evidence across languages.
+    coverage_translated: float = 0.0
 
     @property
     def best(self) -> Sentence | None:
@@ -113,6 +117,7 @@ class Evidence:
             # Names are mostly written alike in both languages ("Pekalongan", "Kerinci"), so
             # a name the best passage lacks still counts across languages, weighted apart.
             "missing_cross": self.missing * self.cross,
+            "coverage_x": self.coverage_translated * self.cross,
         }
 
 
@@ -224,7 +229,21 @@ class EvidenceScorer:
             ]
             missing = max(absent, default=0.0) / self._unseen_weight()
         best_lang = sentences[0].paragraph.hit.lang if sentences else None
-        cross = 1.0 if best_lang and best_lang != question_confidence(question)[0] else 0.0
+        question_lang = question_confidence(question)[0]
+        cross = 1.0 if best_lang and best_lang != question_lang else 0.0
+        translated = 0.0
+        if sentences and total_weight > 0:
+            table = lexicon().get(question_lang, {})
+            best_hit = sentences[0].paragraph.hit
+            held = self._tokens(f"{best_hit.title}\n{best_hit.text}")
+            translated = (
+                sum(
+                    w
+                    for t, w in weights.items()
+                    if t in held or not held.isdisjoint(table.get(t, ()))
+                )
+                / total_weight
+            )
         return Evidence(
             question=question,
             hits=tuple(hits),
@@ -233,6 +252,7 @@ class EvidenceScorer:
             coverage=max(covers, default=0.0),
             missing=missing,
             cross=cross,
+            coverage_translated=translated,
         )
 
     def _unseen_weight(self) -> float:

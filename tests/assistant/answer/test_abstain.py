@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.abstain import FEATURES, Abstention, default_path, fit
+from assistant.answer.conversation import Standalone
 from assistant.answer.pipeline import Assistant
 from assistant.settings import Settings
 from index.search.searcher import Searcher
@@ -85,3 +86,16 @@ def test_answerable_questions_are_answered(assistant: Assistant) -> None:
     questions = sample_questions()
     answered = [q for q in questions if not assistant.ask(q["question"]).abstained]
     assert len(answered) >= 0.9 * len(questions), len(answered)
+
+
+def test_lexical_evidence_across_languages_counts_translations(assistant: Assistant) -> None:
+    # An English question over the Indonesian Kerinci story: "farmers", "coffee" and
+    # "cooperative" are "petani", "kopi" and "koperasi" there; only its name matches as written.
+    evidence = assistant.evidence(
+        Standalone("How many farmers are in the Kerinci coffee cooperative?")
+    )
+    features = evidence.features()
+    assert features["cross"] == 1.0 and features["coverage_same"] == 0.0
+    assert features["coverage_x"] > evidence.coverage  # more than any hit holds untranslated
+    same = assistant.evidence(Standalone("Berapa petani anggota koperasi kopi Kerinci?"))
+    assert same.features()["cross"] == 0.0 and same.features()["coverage_x"] == 0.0
