@@ -181,7 +181,7 @@ def features(
     x[:, col["first"]] = ordinal == 0
     x[:, col["lpos"]] = np.log1p(ordinal)
     cross = x[:, col["cross"]]
-    x[:, col["cross_cover_x"]] *= x[:, col["cross"]]
+    x[:, col["cross_cover_x"]] *= cross
     for name, base in (
         ("cross_cos_gap", "cos_gap"),
         ("cross_cover", "cover"),
