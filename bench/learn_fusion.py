@@ -1,22 +1,23 @@
 """Fit the learned re-ranking of the hybrid pool (`index.search.learned`) and compare it with the
 weighted fusion, never tuning on FacQA test.
 
-    python bench/learn_fusion.py --store DIR [--cache FILE] [--l2 ...] [--xweight 5] [--swap]
-                                 [--drop FEATURE ...] [--write] [--report-test]
+    python bench/learn_fusion.py --store DIR [--cache FILE] [--l2 ...] [--xweight ...] [--swap]
+                                 [--both-folds] [--drop FEATURE ...] [--write] [--report-test]
 
-The shipped weights: `--xweight 3 --l2 0.01 --write`, chosen by the mean over both folds (each
-fit's held-out cross-lingual halves, FacQA valid and the English set). `--swap` fits on the even
-halves of the cross-lingual sets and measures the odd ones, so each half is measured once by a
-fit without it.
+The shipped weights: `--both-folds --xweight 3 5 8 --l2 0.003 0.01 0.03 --write` chose
+`--xweight 8 --l2 0.03` by the mean over both folds (each fit's held-out cross-lingual halves,
+FacQA valid and the English set). `--swap` fits on the even halves of the cross-lingual sets and
+measures the odd ones, so each half is measured once by a fit without it; `--both-folds` runs
+both and writes the fit on the odd halves.
 
 Each question is embedded and searched once (depth 50, as `kabar eval`); the pools, their
 features and labels (a candidate is positive when it is from the gold article and holds a gold
 answer: `kabar eval`'s paragraph hit) are cached in FILE (rebuilt when `FEATURES` changed
-length). A linear listwise (softmax) model is
-then fitted on FacQA train plus the odd-numbered questions of the two cross-lingual sets, for
-each L2 strength; the one with the best mean R@5 + MRR@10 over the dev sets (FacQA valid, its
-English version, the even halves of the cross-lingual sets) is printed with every set's
-figures, the same pipeline as the searcher: score, recency decay for "latest" questions,
+length). A linear listwise (softmax) model is then fitted on FacQA train plus the odd-numbered
+questions of the two cross-lingual sets, for each L2 strength and cross-lingual weight; the one
+with the best mean R@5 + MRR@10 over the dev sets (FacQA valid, its English version, the even
+halves of the cross-lingual sets; with `--both-folds`, the mean over both folds) is printed with
+every set's figures, the same pipeline as the searcher: score, recency decay for "latest" questions,
 per-article cap 3, top 10. `--write` saves its weights to index/search/learned.json.
 """
 
@@ -202,6 +203,33 @@ def fit(
     return np.asarray(result.x / scale)
 
 
+def run_fold(
+    data: dict[str, list[Item]],
+    swap: bool,
+    xweight: float,
+    l2: float,
+    keep: np.ndarray,
+    report_test: bool,
+    xling: bool = True,
+) -> dict[str, Any]:
+    """Fit on FacQA train plus one half of each cross-lingual set (the odd halves, or the even
+    ones with `swap`) and measure every set; `dev_mean` is the mean R@5 + MRR@10 over the dev
+    sets: FacQA valid, the English set and the halves the fit left out."""
+    fitted, held = ("even", "odd") if swap else ("odd", "even")
+    dev = ["valid", "en", f"xen_{held}", f"xid_{held}"]
+    shown = [*dev, "train", f"xen_{fitted}", f"xid_{fitted}"] + (["test"] * report_test)
+    extra = data[f"xen_{fitted}"] + data[f"xid_{fitted}"] if xling else []
+    train = data["train"] + extra
+    importance = [1.0] * len(data["train"]) + [xweight] * len(extra)
+    masked = [Item(i.ids, i.matrix[:, keep], i.labels, i.article, i.day, i.latest) for i in train]
+    names = [f for f, k in zip(FEATURES, keep, strict=True) if k]
+    w = np.zeros(len(FEATURES))
+    w[keep] = fit(masked, l2, names, importance)
+    rows: dict[str, Any] = {name: measure(data[name], w) for name in shown}
+    rows["dev_mean"] = round(float(np.mean([rows[d]["R@5"] + rows[d]["MRR@10"] for d in dev])), 4)
+    return {"fitted": fitted, "weights": w, **rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", required=True)
@@ -211,7 +239,14 @@ def main() -> None:
     parser.add_argument("--drop", nargs="*", default=[], help="features left out")
     parser.add_argument("--no-xling", action="store_true", help="fit on FacQA train only")
     parser.add_argument("--swap", action="store_true", help="fit on the even halves instead")
-    parser.add_argument("--xweight", type=float, default=5.0, help="weight of xling questions")
+    parser.add_argument(
+        "--both-folds",
+        action="store_true",
+        help="choose by the mean over both folds (odd halves fitted, then even); writes the odd",
+    )
+    parser.add_argument(
+        "--xweight", type=float, nargs="+", default=[8.0], help="weight of xling questions"
+    )
     parser.add_argument("--l2", type=float, nargs="+", default=[0.0, 1e-3, 3e-3, 1e-2, 3e-2])
     args = parser.parse_args()
     started = time.perf_counter()
@@ -222,64 +257,75 @@ def main() -> None:
     if data is None:
         data = collect(args.store)
         cache.write_bytes(pickle.dumps(data))
-    fitted, held = ("even", "odd") if args.swap else ("odd", "even")
-    dev = ["valid", "en", f"xen_{held}", f"xid_{held}"]
-    shown = [*dev, "train", f"xen_{fitted}", f"xid_{fitted}"] + (["test"] * args.report_test)
-    xling = [] if args.no_xling else data[f"xen_{fitted}"] + data[f"xid_{fitted}"]
-    train = data["train"] + xling
-    importance = [1.0] * len(data["train"]) + [args.xweight] * len(xling)
     keep = np.array([f not in args.drop for f in FEATURES])
-
-    def evaluate(weights: np.ndarray) -> dict[str, Any]:
-        rows = {name: measure(data[name], weights) for name in shown}
-        rows["dev_mean"] = round(
-            float(np.mean([rows[d]["R@5"] + rows[d]["MRR@10"] for d in dev])), 4
-        )
-        return rows
-
-    base = evaluate(baseline_weights())
+    folds = [False, True] if args.both_folds else [args.swap]
     tried = []
-    for l2 in args.l2:
-        masked = [
-            Item(i.ids, i.matrix[:, keep], i.labels, i.article, i.day, i.latest) for i in train
-        ]
-        w = np.zeros(len(FEATURES))
-        names = [f for f, k in zip(FEATURES, keep, strict=True) if k]
-        w[keep] = fit(masked, l2, names, importance)
-        tried.append(
-            {
-                "l2": l2,
-                "weights": dict(zip(FEATURES, w.round(4).tolist(), strict=True)),
-                **evaluate(w),
-            }
-        )
-    best = max(tried, key=lambda row: row["dev_mean"])
+    for xweight in args.xweight:
+        for l2 in args.l2:
+            runs = [
+                run_fold(data, swap, xweight, l2, keep, args.report_test, not args.no_xling)
+                for swap in folds
+            ]
+            score = round(float(np.mean([r["dev_mean"] for r in runs])), 4)
+            tried.append({"xweight": xweight, "l2": l2, "score": score, "folds": runs})
+    best = max(tried, key=lambda row: row["score"])
+    chosen = best["folds"][0]
     if args.write:
         WEIGHTS.write_text(
             json.dumps(
                 {
                     "about": "bench/learn_fusion.py: listwise softmax on FacQA train + the "
-                    f"{fitted} halves of the cross-lingual sets (weight {args.xweight}), "
-                    f"L2 {best['l2']}, chosen on the dev sets",
-                    "weights": {k: v for k, v in best["weights"].items() if v != 0.0},
+                    f"{chosen['fitted']} halves of the cross-lingual sets (weight "
+                    f"{best['xweight']}), L2 {best['l2']}, chosen on the dev sets",
+                    "weights": {
+                        f: round(float(v), 4)
+                        for f, v in zip(FEATURES, chosen["weights"], strict=True)
+                        if round(float(v), 4) != 0.0
+                    },
                 },
                 indent=1,
             )
             + "\n",
             "utf-8",
         )
+    fold = {"swap": True} if args.swap and not args.both_folds else {}
+
+    def shown(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k != "weights"}
+
     print(
         json.dumps(
             {
-                "questions": {name: len(items) for name, items in data.items() if name in shown},
+                "questions": {name: len(items) for name, items in data.items()},
                 "pool_has_answer": {
-                    name: round(float(np.mean([i.labels.any() for i in data[name]])), 4)
-                    for name in shown
+                    name: round(float(np.mean([i.labels.any() for i in items])), 4)
+                    for name, items in data.items()
+                    if name != "test" or args.report_test
                 },
                 "seconds": round(time.perf_counter() - started, 1),
-                "baseline": base,
-                "best": best,
-                "tried": [{k: v for k, v in row.items() if k != "weights"} for row in tried],
+                "baseline": {
+                    name: measure(items, baseline_weights())
+                    for name, items in data.items()
+                    if name != "test" or args.report_test
+                },
+                **fold,
+                "best": {
+                    **{k: v for k, v in best.items() if k != "folds"},
+                    "folds": [shown(r) for r in best["folds"]],
+                    "weights": {
+                        f: round(float(v), 4)
+                        for f, v in zip(FEATURES, chosen["weights"], strict=True)
+                    },
+                },
+                "tried": [
+                    {
+                        "xweight": row["xweight"],
+                        "l2": row["l2"],
+                        "score": row["score"],
+                        "dev_means": [r["dev_mean"] for r in row["folds"]],
+                    }
+                    for row in tried
+                ],
             },
             indent=1,
         )

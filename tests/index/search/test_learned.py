@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from index.embed.embedder import Embedder
+from index.indexing import Indexer
 from index.search.config import Filters, SearchConfig
 from index.search.fusion import FusionParams
 from index.search.learned import (
@@ -22,9 +23,10 @@ from index.search.learned import (
     features,
 )
 from index.search.searcher import Searcher
+from index.settings import StoreSettings
 from index.store.chroma import Store
 from tests.fixtures.paths import model_cache
-from tests.fixtures.tiny_news import build_store
+from tests.fixtures.tiny_news import build_store, write_corpus
 
 FESTIVAL_VISITORS = "Berapa pengunjung yang diperkirakan datang ke festival Danau Toba?"
 
@@ -199,3 +201,39 @@ def test_feedback_searches_the_question_s_words_translated(searcher: Searcher) -
     query = bare.prepare_one("How much did chili prices rise?", "hybrid")
     found = bare.candidates(query, 10, Filters(), "hybrid")
     assert found.feedback and found.feedback[0][0] == "cabai::0"
+
+
+def test_translated_cover_weighs_words_the_store_holds_only_translated(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # Over Indonesian news alone "russia" and "meet" occur in no chunk, so by their own idf
+    # they weigh nothing and "us" (which "US$" holds) would be the whole question: the rupiah
+    # story would cover it fully and the Jenewa paragraph not at all. Weighed by their
+    # translations' idf ("rusia", "bertemu"), the paragraph that answers covers more.
+    articles = [
+        {
+            "id": "jenewa",
+            "title": "Ketegangan di Ukraina",
+            "lang": "id",
+            "text": "Menteri luar negeri AS dan Rusia akan bertemu di Jenewa pada Jumat.",
+        },
+        {
+            "id": "rupiah",
+            "title": "Rupiah melemah",
+            "lang": "id",
+            "text": "Rupiah ditutup melemah ke Rp 16.239/US$ pada perdagangan Senin sore.",
+        },
+        {
+            "id": "panen",
+            "title": "Panen raya padi",
+            "lang": "id",
+            "text": "Petani di Karawang memulai panen raya padi pekan ini.",
+        },
+    ]
+    settings = StoreSettings(store=tmp_path / "store", model_cache=model_cache())
+    report = Indexer(Store.open(settings), embedder).run([write_corpus(tmp_path, articles)])
+    assert report.added == 3 and not report.failed
+    searcher = Searcher(Store.open(settings), embedder)
+    pool = pool_of(searcher, "Where will the US and Russia meet?")
+    translated = column(pool, "cross_cover_x")
+    assert translated["jenewa::0"] > translated["rupiah::0"] > 0
