@@ -99,3 +99,14 @@ def test_lexical_evidence_across_languages_counts_translations(assistant: Assist
     assert features["coverage_x"] > evidence.coverage  # more than any hit holds untranslated
     same = assistant.evidence(Standalone("Berapa petani anggota koperasi kopi Kerinci?"))
     assert same.features()["cross"] == 0.0 and same.features()["coverage_x"] == 0.0
+
+
+def test_sentences_count_the_question_s_words_translated(assistant: Assistant) -> None:
+    # "318 petani" holds none of the English question's words as written, only "farmers" and
+    # "cooperative" translated: counted, it is the sentence that answers.
+    evidence = assistant.evidence(
+        Standalone("How many farmers are in the Kerinci coffee cooperative?")
+    )
+    farmers = [s for s in evidence.sentences if "318 petani" in s.text]
+    assert farmers and farmers[0].coverage > 0
+    assert evidence.sentences[0] == farmers[0]
