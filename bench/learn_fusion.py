@@ -290,7 +290,7 @@ def main() -> None:
         )
     fold = {"swap": True} if args.swap and not args.both_folds else {}
 
-    def shown(row: dict[str, Any]) -> dict[str, Any]:
+    def without_weights(row: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in row.items() if k != "weights"}
 
     print(
@@ -311,7 +311,7 @@ def main() -> None:
                 **fold,
                 "best": {
                     **{k: v for k, v in best.items() if k != "folds"},
-                    "folds": [shown(r) for r in best["folds"]],
+                    "folds": [without_weights(r) for r in best["folds"]],
                     "weights": {
                         f: round(float(v), 4)
                         for f, v in zip(FEATURES, chosen["weights"], strict=True)

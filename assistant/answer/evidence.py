@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -196,11 +196,6 @@ class EvidenceScorer:
         weights = self._weights(self.searcher.lexical.tokenizer.tokens(question))
         total_weight = sum(weights.values())
 
-        def coverage(tokens: set[str]) -> float:
-            if total_weight <= 0:
-                return 0.0
-            return sum(w for t, w in weights.items() if t in tokens) / total_weight
-
         # A sentence holds the question's words translated too (the word list of
         # `index.search.lexicon`): across languages its coverage was names and numbers alone,
         # and the cheap pre-selection of the sentences to embed was the hit rank alone. On the
@@ -209,13 +204,25 @@ class EvidenceScorer:
         # 0.63 Indonesian over English, FacQA valid 0.823 -> 0.820; refitting `WEIGHTS` with
         # it (bench/tune_sentences.py) did not add to that.
         question_lang = question_confidence(question)[0]
-        table = lexicon().get(question_lang, {})
+        translations = lexicon().get(question_lang, {})
 
-        def translated_coverage(tokens: set[str]) -> float:
+        def share(tokens: set[str], table: Mapping[str, frozenset[str]]) -> float:
+            """The share of the question's word weight `tokens` hold, a word counting too
+            when they hold one of its forms in `table` (its translations)."""
             if total_weight <= 0:
                 return 0.0
-            held = (t in tokens or not tokens.isdisjoint(table.get(t, ())) for t in weights)
-            return sum(w for w, h in zip(weights.values(), held, strict=True) if h) / total_weight
+            held = (
+                w
+                for t, w in weights.items()
+                if t in tokens or not tokens.isdisjoint(table.get(t, ()))
+            )
+            return sum(held) / total_weight
+
+        def coverage(tokens: set[str]) -> float:
+            return share(tokens, {})
+
+        def translated_coverage(tokens: set[str]) -> float:
+            return share(tokens, translations)
 
         sentences = self._sentences(question, hits, translated_coverage, vector)
         best_by_hit: dict[int, float] = {}
@@ -248,8 +255,7 @@ class EvidenceScorer:
         cross = 1.0 if best_lang and best_lang != question_lang else 0.0
         translated = 0.0
         if sentences:
-            best_hit = sentences[0].paragraph.hit
-            translated = translated_coverage(self._tokens(f"{best_hit.title}\n{best_hit.text}"))
+            translated = translated_coverage(hit_tokens[sentences[0].rank])
         return Evidence(
             question=question,
             hits=tuple(hits),
