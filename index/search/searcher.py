@@ -318,7 +318,7 @@ class Searcher:
         if not other:
             return []
         terms = lexical.distinctive(other, self.config.feedback_terms, exclude=set(query.terms))
-        eligible = (lexical.lang != query.lang) & (lexical.lang != "")
+        eligible = ~lexical.lang.isin((query.lang, ""))
         if mask is not None:
             eligible &= mask
         translated = translate(query.terms, query.lang)

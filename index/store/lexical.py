@@ -50,6 +50,10 @@ FORMAT = 2  # 2: terms include the headline
 ARRAYS_FORMAT = 1  # of the .npz beside it
 _COLUMNS = ("chunk_id", "stamp", "article_id", "lang", "source")
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
+# Exact search multiplies the vectors of the rows a filter passes. Gathering them is what costs:
+# at 200k chunks, copying out the 178k rows of source=detik.com took 76 ms and multiplying them
+# 19 ms, multiplying all 200k rows in place 20 ms. Past this share, all rows are multiplied.
+GATHER_SHARE = 0.2
 
 
 def content_version(rows: Sequence[ChunkRow]) -> str:
@@ -58,6 +62,21 @@ def content_version(rows: Sequence[ChunkRow]) -> str:
     for chunk_id, stamp in sorted((r.chunk_id, r.stamp) for r in rows):
         digest.update(f"{chunk_id}\0{stamp}\n".encode())
     return digest.hexdigest()[:32]
+
+
+class Codes:
+    """A text column (a chunk's language, its source) as integer codes: filters compare small
+    integers, not strings; `np.isin` over 200k strings took 15 ms, over their codes under 1 ms."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        self.code: dict[str, int] = {}
+        self.codes = np.fromiter(
+            (self.code.setdefault(v, len(self.code)) for v in values), np.int32, len(values)
+        )
+
+    def isin(self, values: Collection[str]) -> np.ndarray:
+        """Boolean mask of the rows holding one of `values`."""
+        return np.isin(self.codes, [self.code[v] for v in values if v in self.code])
 
 
 class LexicalIndex:
@@ -83,8 +102,8 @@ class LexicalIndex:
         self.version = version
         self.position = {row.chunk_id: i for i, row in enumerate(self.rows)}
         self.day = np.array([r.day for r in self.rows], dtype=np.int64)
-        self.lang = np.array([r.lang or "" for r in self.rows], dtype=object)
-        self.source = np.array([r.source or "" for r in self.rows], dtype=object)
+        self.lang = Codes([r.lang or "" for r in self.rows])
+        self.source = Codes([r.source or "" for r in self.rows])
 
     def _build(self) -> None:
         import bm25s
@@ -187,7 +206,11 @@ class LexicalIndex:
         if n < 1:
             return []
         query = np.asarray(vector, dtype=np.float32)
-        sims = np.asarray(self.vectors[rows] @ (query / np.linalg.norm(query)), dtype=np.float32)
+        unit = query / np.linalg.norm(query)
+        if len(rows) > GATHER_SHARE * len(mask):
+            sims = np.asarray(self.vectors @ unit, dtype=np.float32)[rows]
+        else:
+            sims = np.asarray(self.vectors[rows] @ unit, dtype=np.float32)
         top = np.argpartition(-sims, n - 1)[:n]
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(int(rows[i]), float(sims[i])) for i in top]
@@ -298,9 +321,9 @@ class LexicalIndex:
         if day_to is not None:
             mask &= (self.day <= day_to) & (self.day > 0)
         if sources:
-            mask &= np.isin(self.source, list(sources))
+            mask &= self.source.isin(sources)
         if langs:
-            mask &= np.isin(self.lang, list(langs))
+            mask &= self.lang.isin(langs)
         return mask
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:

@@ -76,6 +76,11 @@ def test_bm25_ranks_rare_terms_and_respects_masks() -> None:
     dated = index.select(day_from=20250102, day_to=20250103)
     assert dated is not None and list(dated) == [False, False, True, True, False]
     assert list(index.select(langs=["en"])) == [True, False, True, False, True]  # type: ignore[arg-type]
+    assert not index.select(sources=["nowhere"]).any()  # type: ignore[union-attr]
+    both = index.select(sources=["S0", "nowhere", "S1"])
+    assert both is not None and list(both) == [
+        a or b for a, b in zip(mask, index.select(sources=["S1"]), strict=True)
+    ]  # type: ignore[arg-type]
 
 
 def lexical_terms(index: LexicalIndex) -> set[str]:
@@ -336,6 +341,25 @@ def test_exact_nearest_over_a_mask() -> None:
     assert [p for p, _ in found] == [3, 5, 0]  # position 1 is filtered out
     assert found[0][1] == pytest.approx(0.5 / np.linalg.norm(query))
     assert index.nearest(query, 3, np.zeros(6, dtype=bool)) == []
+
+
+@pytest.mark.parametrize("share", [0.05, 0.15, 0.5, 0.95])
+def test_exact_nearest_equals_brute_force_whether_rows_are_gathered_or_not(share: float) -> None:
+    """A narrow filter gathers its rows, a wide one multiplies all rows (`GATHER_SHARE`): the
+    same positions and similarities either way."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    index = LexicalIndex(rows(200), [["x"]] * 200, Tokenizer())
+    vectors = rng.standard_normal((200, 16)).astype(np.float32)
+    index.vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    query = rng.standard_normal(16).astype(np.float32)
+    mask = rng.random(200) < share
+    sims = index.vectors @ (query / np.linalg.norm(query))
+    expected = sorted(np.flatnonzero(mask), key=lambda i: -sims[i])[:10]
+    found = index.nearest(query, 10, mask)
+    assert [p for p, _ in found] == expected
+    assert [s for _, s in found] == pytest.approx([sims[i] for i in expected], abs=1e-6)
 
 
 _TIED = """
