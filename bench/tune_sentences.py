@@ -7,7 +7,9 @@ each question the sentences' `sentence_terms` are standardised and a softmax ove
 is fitted so that the ones holding a gold answer come first (cross-entropy, L2). Prints the
 fitted weights (scaled so the cosine's is 1, as `WEIGHTS` writes them) and, per set, the share
 of questions whose best sentence holds a gold answer with the current and the fitted weights.
-Copy the weights into `WEIGHTS` by hand (rounded) if they measure better.
+Copy the weights into `WEIGHTS` by hand (rounded) if they measure better. `--grid TERM W ...`
+fits nothing: it reports the same share with the current weights but TERM's set to each W (one
+weight chosen with the others fixed, as the lede's was).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--l2", type=float, default=0.05)
     parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--grid", nargs="+", metavar="TERM W", help="try weights for one term")
     args = parser.parse_args(argv)
     assistant = Assistant.from_settings(Settings.from_env(store=args.store))
     rows = dev_questions()
@@ -64,19 +67,29 @@ def main(argv: list[str] | None = None) -> int:
                           for s in evidence.sentences])  # fmt: skip
             gold = np.array([contains(s.text, row["answers"]) for s in evidence.sentences], float)
             found.append((name, x, gold))
-    every = np.vstack([x for _, x, _ in found])
-    mean, scale = every.mean(axis=0), every.std(axis=0)
-    scale[scale == 0] = 1.0
-    w = fit([((x - mean) / scale, g) for _, x, g in found if g.sum()], args.l2, args.steps) / scale
-    fitted = w / w[TERMS.index("cosine")]
     current = np.array([WEIGHTS[t] for t in TERMS])
 
     def first_right(weights: np.ndarray) -> dict[str, float]:
         by_set: dict[str, list[float]] = defaultdict(list)
         for name, x, gold in found:
             by_set[name].append(float(gold[int(np.argmax(x @ weights))]))
-        return {name: round(float(np.mean(v)), 4) for name, v in by_set.items()}
+        shares = {name: round(float(np.mean(v)), 4) for name, v in by_set.items()}
+        return {**shares, "mean": round(float(np.mean(list(shares.values()))), 4)}
 
+    if args.grid:
+        term, values = args.grid[0], [float(v) for v in args.grid[1:]]
+        tried = {}
+        for value in values:
+            weights = current.copy()
+            weights[TERMS.index(term)] = value
+            tried[str(value)] = first_right(weights)
+        print(json.dumps({"term": term, "best_sentence_holds_gold": tried}, indent=2))
+        return 0
+    every = np.vstack([x for _, x, _ in found])
+    mean, scale = every.mean(axis=0), every.std(axis=0)
+    scale[scale == 0] = 1.0
+    w = fit([((x - mean) / scale, g) for _, x, g in found if g.sum()], args.l2, args.steps) / scale
+    fitted = w / w[TERMS.index("cosine")]
     report = {
         "fitted_weights": {t: round(float(v), 4) for t, v in zip(TERMS, fitted, strict=True)},
         "best_sentence_holds_gold": {

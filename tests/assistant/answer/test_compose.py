@@ -11,7 +11,7 @@ import pytest
 from assistant.answer.citations import markers
 from assistant.answer.compose import compose, related, select
 from assistant.answer.conversation import Standalone
-from assistant.answer.evidence import EvidenceScorer
+from assistant.answer.evidence import EvidenceScorer, sentence_terms
 from index.search.searcher import Searcher
 from tests.fixtures.sample_store import sample_questions
 
@@ -127,3 +127,19 @@ def test_best_sentence_leads_and_neighbours_share_one_citation(scorer: EvidenceS
                 paragraph = next(p for p in a.text.split("\n\n") if a.quote in p)
                 joined = f"{a.quote} {b.quote}"
                 assert joined not in paragraph and f"{b.quote} {a.quote}" not in paragraph
+
+
+def test_a_story_s_lede_is_its_first_sentence_and_nothing_else(scorer: EvidenceScorer) -> None:
+    """The lede's small penalty (see `WEIGHTS`) falls on the sentence that opens the article's
+    first stored unit, and on no other sentence."""
+    flagged = 0
+    for question in (PEKALONGAN_EN, PEKALONGAN_ID, "Siapa pemenang Malang Highland Marathon?"):
+        evidence = scorer.gather(question, scorer.searcher.search(question, k=6))
+        for sentence in evidence.sentences:
+            article = sentence.paragraph.hit.article_id
+            opening = scorer.searcher.store.hits([f"{article}::0"])[f"{article}::0"].text
+            opens = opening.startswith(sentence.text) and sentence.paragraph.index == 0
+            lede = sentence_terms(question, sentence)["lede"]
+            assert lede == float(opens), (sentence.text, sentence.paragraph.first)
+            flagged += int(lede)
+    assert flagged >= 2
