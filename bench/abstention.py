@@ -69,7 +69,12 @@ MAX_FALSE_ABSTENTION = 0.03
 # number of articles, the best sentence coverage) or cross-language interactions did not
 # raise the mean of the two halves above 0.71. What the features cannot see is whether the
 # article *says* the fact asked for, not just what it is about: a reader model's job.
-L2S = (0.0, 0.01, 0.1, 0.3)  # L2 strengths tried by --calibrate
+L2S = (0.0, 0.01, 0.1, 0.3)  # L2 strengths tried by --calibrate (unless --l2 says)
+# The follow-up cutoffs (`assistant.answer.conversation.FOLLOW_CUED`, `FOLLOW_PLAIN`) are
+# P(answerable) values of this model: a stronger L2 squeezes its probabilities toward the middle
+# and moves them. After the lede's penalty (`assistant.answer.evidence.WEIGHTS`), L2 0.3 tied
+# with 0.1 on the calibration questions and, chosen, took 4.5% of the standalone questions of
+# bench/followups.py for follow-ups (1% with 0.1): check it after every refit.
 
 
 def load(path: Path, **match: Any) -> list[dict[str, Any]]:
@@ -121,7 +126,9 @@ def by_lang(model: Abstention, rows: Sequence[dict[str, Any]], found: Found) -> 
     return report
 
 
-def calibrate(assistant: Assistant, train_sample: int, store: str) -> Abstention:
+def calibrate(
+    assistant: Assistant, train_sample: int, store: str, l2s: Sequence[float] = L2S
+) -> Abstention:
     facqa = DATA / "facqa.jsonl"
     answerable = {
         "facqa_train_sample": sample(load(facqa, split="train"), train_sample),
@@ -150,14 +157,14 @@ def calibrate(assistant: Assistant, train_sample: int, store: str) -> Abstention
     answered = [f for rows in yes.values() for f in rows if f is not None]
     unanswered = [f for rows in no.values() for f in rows if f is not None]
     fits = [
-        (l2, cut(fit(answered, unanswered, MAX_FALSE_ABSTENTION, FEATURES, l2=l2))) for l2 in L2S
+        (l2, cut(fit(answered, unanswered, MAX_FALSE_ABSTENTION, FEATURES, l2=l2))) for l2 in l2s
     ]
     l2, model = max(
         fits, key=lambda pair: (sum(rate(pair[1], found) for found in no.values()), pair[0])
     )
     calibration = {
         "how": "bench/abstention.py --calibrate: logistic regression on evidence features "
-        f"(classes weighted equally, L2 {l2} of {list(L2S)}: the one abstaining most on the "
+        f"(classes weighted equally, L2 {l2} of {list(l2s)}: the one abstaining most on the "
         "unanswerable calibration questions), threshold = highest P(answerable) cut that "
         f"abstains on at most {MAX_FALSE_ABSTENTION:.0%} of each set of answerable calibration "
         "questions",
@@ -181,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         "--store-label", help="what the store holds, recorded with the calibration (default: path)"
     )
     parser.add_argument("--train-sample", type=int, default=200, help="FacQA train questions")
+    parser.add_argument(
+        "--l2", type=float, nargs="+", default=list(L2S), help="L2 strengths --calibrate tries"
+    )
     parser.add_argument("--quail-answerable", type=int, default=60, help="sample size (context)")
     parser.add_argument(
         "--cache", type=Path, help="keep the questions' features here (JSON) to refit quickly"
@@ -194,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(store=args.store)
     assistant = Assistant.from_settings(settings)
     if args.calibrate:
-        model = calibrate(assistant, args.train_sample, args.store_label or args.store)
+        model = calibrate(assistant, args.train_sample, args.store_label or args.store, args.l2)
         model.save(default_path())
     model = Abstention.load()
     facqa_test = load(DATA / "facqa.jsonl", split="test")
