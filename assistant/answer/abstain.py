@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.conversation import FollowCuts
 from assistant.answer.evidence import Evidence
 
 # See `Evidence.features`: embedding similarity of the best passage and sentence, whether the
@@ -39,6 +40,11 @@ FEATURES = (
     "coverage_x",
 )
 
+# Until calibrated on labelled follow-ups (and in models of other judgements, such as
+# `assistant.answer.short`'s), the evidence takes no question for one (P never reaches 1): only
+# continuations and pronoun-only questions follow (`assistant.answer.conversation.follows`).
+UNCALIBRATED = FollowCuts(cued=1.0, plain=1.0)
+
 
 def default_path() -> Path:
     return Path(str(resources.files("assistant.answer").joinpath("data", "abstention.json")))
@@ -54,6 +60,7 @@ class Abstention:
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    follow_up: FollowCuts = UNCALIBRATED
     calibration: dict[str, Any] = field(default_factory=dict)
 
     def probability(self, values: Mapping[str, float]) -> float:
@@ -82,6 +89,7 @@ class Abstention:
             weights=tuple(data["weights"]),
             bias=float(data["bias"]),
             threshold=float(data["threshold"]),
+            follow_up=FollowCuts(**data.get("follow_up", asdict(UNCALIBRATED))),
             calibration=dict(data.get("calibration") or {}),
         )
 

@@ -18,7 +18,10 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Protocol
+
+import numpy as np
 
 from index.store.tokenize import Tokenizer, stopwords
 
@@ -48,13 +51,53 @@ _CONTINUING = (
 # Words ending in -nya that are not "its/his/her X".
 _NOT_POSSESSIVE = frozenset("hanya punya tanya bertanya bertanya-tanya tanyanya nyanya".split())  # noqa: SIM905
 MAX_CARRIED = 6
-# How likely (P(answerable), see `assistant.answer.abstain`) the previous question's articles
-# must answer a question for it to be taken as a follow-up: less when its wording leans on the
-# conversation. Set on tests/data/followups.jsonl (see bench/followups.py): there, within the
-# previous articles, standalone questions rarely reach 0.2 (2 of 200 do) and follow-ups rarely
-# fall below it (1 of 100).
-FOLLOW_CUED = 0.2
-FOLLOW_PLAIN = 0.5
+# How much a standalone question taken for a follow-up costs against a follow-up taken as
+# standalone, when the cuts are chosen (`choose_cut`): a standalone question answered from the
+# previous article is a confident wrong answer; a missed follow-up that names something of its
+# own is still searched with its own words.
+STANDALONE_COST = 2.0
+
+
+@dataclass(frozen=True)
+class FollowCuts:
+    """How likely (P(answerable), see `assistant.answer.abstain`) the previous question's
+    articles must answer a question for it to be taken as a follow-up: `cued` when its wording
+    leans on the conversation (`is_follow_up`), `plain` when not. They are probabilities of one
+    abstention model, so they are chosen with it (`bench/abstention.py --calibrate`, on
+    tests/data/followups.jsonl) and stored beside it: fixed numbers moved with every refit (a
+    stronger L2 squeezing the probabilities took 4.5% of the standalone questions for
+    follow-ups at the fixed 0.2)."""
+
+    cued: float
+    plain: float
+
+
+def choose_cut(standalone: Sequence[float], follow_ups: Sequence[float]) -> float:
+    """The P cut (a follow-up when P >= cut) that costs least on labelled questions, each
+    standalone question at or above it counting `STANDALONE_COST` and each follow-up below it
+    one: the middle of the best interval between observed values (of equal intervals, the
+    highest), or just above the highest value when no follow-up is worth a standalone error."""
+    values = sorted({*standalone, *follow_ups})
+    if not values:
+        raise ValueError("no questions to choose a follow-up cut from")
+    s, f = np.sort(np.asarray(standalone, float)), np.sort(np.asarray(follow_ups, float))
+
+    def cost(cut: float) -> float:
+        taken = len(s) - np.searchsorted(s, cut, side="left")
+        missed = np.searchsorted(f, cut, side="left")
+        return STANDALONE_COST * float(taken) + float(missed)
+
+    # A cut anywhere in (values[i-1], values[i]] decides the same; above the top, none follow.
+    edges = [-np.inf, *values, np.inf]
+    bounds = list(pairwise(edges))
+    low, high = min(reversed(bounds), key=lambda b: cost(b[1]))
+    if not np.isfinite(high):
+        return float(min(1.0, (low + 1.0) / 2))
+    if not np.isfinite(low):
+        return float(high / 2)
+    return float((low + high) / 2)
+
+
 # A question pointing back, naming nothing and saying at most this many content words has no
 # subject but the conversation's. In tests/data/followups.jsonl 62 of the 100 follow-ups point
 # back and name nothing, in 1 to 7 content words (61 in at most 6; the evidence missed 3 of
@@ -171,15 +214,19 @@ def bare(question: str, most: int = MAX_BARE_WORDS) -> bool:
     return is_follow_up(question) and not names(question) and len(_WORDS.tokens(question)) <= most
 
 
-def follows(question: str, in_previous: float) -> bool:
+def by_evidence(question: str) -> bool:
+    """Is the question decided by the evidence (`follows`), not by its wording alone?"""
+    return not (continues(question) or bare(question))
+
+
+def follows(question: str, in_previous: float, cuts: FollowCuts) -> bool:
     """Is `question` a follow-up, given how likely the previous question's articles answer it
     (P(answerable) of the question alone within them)? A standalone question names its own
     subject, which the previous articles lack, so its P is near 0 there whatever its pronouns
     say; a follow-up finds its answer there."""
-    if continues(question) or bare(question):
+    if not by_evidence(question):
         return True
-    least = FOLLOW_CUED if is_follow_up(question) else FOLLOW_PLAIN
-    return in_previous >= least
+    return in_previous >= (cuts.cued if is_follow_up(question) else cuts.plain)
 
 
 def standalone(question: str, history: History, rewriter: Rewriter | None = None) -> Standalone:

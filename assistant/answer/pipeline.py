@@ -173,8 +173,7 @@ class Assistant:
         if previous is None:
             return alone, evidence
         articles = self._previous_articles(previous, filters)
-        within = self.searcher.within(query, articles, CARRIED_ARTICLES, filters)
-        in_previous = self.scorer.gather(question, within, query.vector)
+        in_previous = self._within_previous(question, query, articles, filters)
         if continues(question):  # "and Carlsberg's?": may be elsewhere
             searched = standalone(question, pairs, self.llm)
             carried = self.searcher.prepare_one(searched.question)
@@ -194,7 +193,9 @@ class Assistant:
             if self.abstention.abstains(found):  # the carried terms may drown the question's
                 found = self._surest(found, evidence)
             return searched, found
-        if not follows(question, self.abstention.answerable(in_previous)):
+        if not follows(
+            question, self.abstention.answerable(in_previous), self.abstention.follow_up
+        ):
             return alone, evidence
         # The previous articles answer it: the answer comes from them (the LLM, when there is
         # one, rewrites only now, so a standalone question costs no LLM call).
@@ -209,6 +210,23 @@ class Assistant:
         # question alone competing rather than standing in only for an abstention).
         per_article = self._within_each(searched.question, carried, articles, filters)
         return searched, self._surest(*per_article, in_previous)
+
+    def _within_previous(
+        self, question: str, query: Query, articles: Sequence[str], filters: Filters | None
+    ) -> Evidence:
+        """The question's evidence within the previous question's articles, all together."""
+        within = self.searcher.within(query, articles, CARRIED_ARTICLES, filters)
+        return self.scorer.gather(question, within, query.vector)
+
+    def evidence_in_previous(self, question: str, history: History) -> Evidence | None:
+        """What `resolve` judges a follow-up by: the question's evidence within the articles the
+        previous question found (None with no history). `bench/abstention.py --calibrate`
+        chooses the follow-up cuts (`Abstention.follow_up`) from it."""
+        previous = previous_question(turns(history))
+        if previous is None:
+            return None
+        query = self.searcher.prepare_one(question)
+        return self._within_previous(question, query, self._previous_articles(previous, None), None)
 
     def _within_each(
         self, question: str, query: Query, articles: Sequence[str], filters: Filters | None

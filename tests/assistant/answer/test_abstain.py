@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.abstain import FEATURES, Abstention, default_path, fit
-from assistant.answer.conversation import Standalone
+from assistant.answer.conversation import Standalone, follows
 from assistant.answer.pipeline import Assistant
 from assistant.settings import Settings
 from index.search.searcher import Searcher
@@ -35,6 +35,8 @@ def test_fit_keeps_false_abstentions_within_the_target(tmp_path: Path) -> None:
     caught = sum(model.probability(f) < model.threshold for f in unanswerable) / len(unanswerable)
     assert wrongly <= 0.05 and caught >= 0.9
     assert all(w > 0 for w in model.weights)  # more evidence, more likely answerable
+    # Fitted without labelled follow-ups, the evidence takes no question for one.
+    assert not follows("Who founded the airline?", 0.99, model.follow_up)
 
     model.save(tmp_path / "m.json")
     again = Abstention.load(tmp_path / "m.json")
@@ -55,6 +57,11 @@ def test_shipped_threshold_says_how_it_was_calibrated() -> None:
     assert "bench/abstention.py --calibrate" in calibration["how"]
     assert calibration["unanswerable"]["offcorpus"] >= 50
     assert sum(calibration["answerable"].values()) >= 300
+    # The follow-up cuts are this model's probabilities, chosen with it on labelled
+    # follow-ups; wording that leans on the conversation lowers the bar.
+    assert 0 < model.follow_up.cued <= model.follow_up.plain <= 1
+    chosen_on = calibration["follow_ups_by_evidence"]
+    assert chosen_on["cued"]["followups"] + chosen_on["plain"]["followups"] >= 30
     written = [json.loads(line) for line in WRITTEN.read_text("utf-8").splitlines()]
     assert {q["lang"] for q in written} == {"id", "en"}
 

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 import pytest
 
 from assistant.answer.conversation import (
-    FOLLOW_CUED,
-    FOLLOW_PLAIN,
+    STANDALONE_COST,
+    FollowCuts,
     bare,
+    choose_cut,
     continues,
     follows,
     is_follow_up,
@@ -20,6 +21,8 @@ from assistant.answer.conversation import (
     turns,
 )
 
+# Cuts as a calibration could choose them (the shipped ones are tested with the model).
+CUTS = FollowCuts(cued=0.2, plain=0.5)
 US_RUSSIA = "Di mana AS dan Rusia akan bertemu?"
 ANSWER = "Menurut berita yang terindeks: AS dan Rusia akan menggelar rapat darurat di Jenewa. [1]"
 
@@ -50,19 +53,19 @@ def test_follow_ups_are_recognised(question: str) -> None:
 )
 def test_standalone_questions_are_left_alone(question: str) -> None:
     assert not is_follow_up(question) and not continues(question)
-    assert not follows(question, in_previous=0.2)  # unless the previous articles answer it
+    assert not follows(question, 0.2, CUTS)  # unless the previous articles answer it
 
 
 def test_the_evidence_decides_not_the_pronoun() -> None:
     # "its" does not make a follow-up when the previous question's articles cannot answer it
     # (P(answerable) within them near 0: they lack Millbrook), and it lowers the bar when they can.
     votes = "By how many votes did Millbrook council pass its budget?"
-    assert is_follow_up(votes) and not follows(votes, in_previous=0.01)
-    assert follows("Who chairs it?", in_previous=FOLLOW_CUED)
-    assert not follows("Who founded the airline?", in_previous=FOLLOW_CUED)
-    assert follows("Who founded the airline?", in_previous=FOLLOW_PLAIN)
+    assert is_follow_up(votes) and not follows(votes, 0.01, CUTS)
+    assert follows("Who chairs it?", CUTS.cued, CUTS)
+    assert not follows("Who founded the airline?", CUTS.cued, CUTS)
+    assert follows("Who founded the airline?", CUTS.plain, CUTS)
     # A continuation is a follow-up whatever the evidence.
-    assert continues("and what did Germany say?") and follows("dan Jerman?", in_previous=0.0)
+    assert continues("and what did Germany say?") and follows("dan Jerman?", 0.0, CUTS)
     assert continues("kapan?")  # no content word of its own
 
 
@@ -71,9 +74,22 @@ def test_the_evidence_decides_not_the_pronoun() -> None:
     ["Who chairs it?", "Apa nama serikatnya?", "Lagu apa yang pernah dia nyanyikan?"],
 )
 def test_a_pronoun_as_the_only_subject_is_a_follow_up_whatever_the_evidence(question: str) -> None:
-    # These were taken as standalone: the previous articles gave them P 0.12-0.19 (< FOLLOW_CUED).
+    # These were taken as standalone: the previous articles gave them P 0.12-0.19 (< 0.2, the
+    # cued cut then).
     assert bare(question) and not continues(question)
-    assert follows(question, in_previous=0.0)
+    assert follows(question, 0.0, CUTS)
+
+
+def test_the_cut_falls_between_standalone_questions_and_follow_ups() -> None:
+    assert choose_cut([0.0, 0.05, 0.1], [0.6, 0.8]) == pytest.approx(0.35)
+    # A standalone question answered from the previous article costs more than a missed
+    # follow-up: one at 0.7 is left out at the price of the follow-up at 0.6, not taken.
+    assert STANDALONE_COST > 1
+    assert choose_cut([0.1, 0.7], [0.6, 0.8, 0.9]) == pytest.approx(0.75)
+    # When no follow-up is worth a standalone error, the cut lies above every value.
+    assert choose_cut([0.9], [0.1]) == pytest.approx(0.95)
+    with pytest.raises(ValueError, match="no questions"):
+        choose_cut([], [])
 
 
 @pytest.mark.parametrize(

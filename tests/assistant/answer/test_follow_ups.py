@@ -97,3 +97,21 @@ def test_a_continuation_is_answered_from_the_conversations_article(bbc: Assistan
     answer = bbc.ask("And who chairs the QCA?", [(previous, first.text)])
     assert not answer.abstained and answer.citations[0].article_id == "bbc-politics-020"
     assert any("Greener" in c.quote for c in answer.citations), answer.text
+
+
+def test_the_follow_up_cuts_judge_the_evidence_within_the_previous_articles(bbc: Assistant) -> None:
+    # What `bench/abstention.py --calibrate` chooses the cuts from is what `resolve` judges by:
+    # the question within the previous question's articles. There a follow-up is far more
+    # answerable than a question about another story, which stays below the shipped cut.
+    first = bbc.ask(MBES)
+    history = [(MBES, first.text)]
+    follow_up = "What was their winning time in the final?"
+    assert bbc.evidence_in_previous(follow_up, []) is None
+    within = bbc.evidence_in_previous(follow_up, history)
+    elsewhere = bbc.evidence_in_previous(HOMES, history)
+    assert within is not None and within.hits and elsewhere is not None
+    previous = {h.article_id for h in bbc.searcher.search(MBES, k=2)}
+    assert {h.article_id for h in within.hits} <= previous
+    assert bbc.abstention.answerable(within) > 2 * bbc.abstention.answerable(elsewhere)
+    assert bbc.abstention.answerable(elsewhere) < bbc.abstention.follow_up.plain
+    assert bbc.ask(HOMES, history).standalone_question == HOMES
