@@ -43,9 +43,13 @@ _KINDS = (
 
 
 def expected_kind(question: str) -> str | None:
-    """'time', 'number' or 'name' when the question words say so, else None."""
+    """'time', 'number' or 'name' when the question words say so, else None. The first question
+    word decides: in "How many Shiite civilians were injured when the bridge collapsed?" the
+    "when" opens a clause, and taken for the question word it made the weekday "Rabu" the short
+    answer."""
     text = question.lower()
-    return next((kind for kind, pattern in _KINDS if pattern.search(text)), None)
+    found = [(m.start(), i) for i, (_, pattern) in enumerate(_KINDS) if (m := pattern.search(text))]
+    return _KINDS[min(found)[1]][0] if found else None
 
 
 _WH = re.compile(
@@ -189,11 +193,14 @@ _CURRENCY_AFTER = (
     r"rupiah|yen|yuan|ringgit|sterling)"
 )
 _PERCENT = r"(?:%|persen|percent|per cent)"
+# Units written onto the number ("4km", "30mph", "2GB"): other letters there make a code.
+_GLUED_UNIT = r"(?:km|kg|mg|mm|cm|ml|kwh|mw|gw|kw|mph|kph|gb|mb|tb|ha)"
 _AMOUNT = re.compile(
-    rf"(?:{_CURRENCY_BEFORE}\s?)?"
-    rf"(?:\d+(?:[.,]\d+)*|\b{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*\b)"
+    rf"(?:{_CURRENCY_BEFORE}\s?|(?<![^\W_]))"
+    rf"(?:\d+(?:[.,]\d+)*(?:{_GLUED_UNIT}\b)?|\b{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*\b)"
     rf"(?:\s?{_SCALE}\b)?(?:\s?{_PERCENT}|\s{_CURRENCY_AFTER}\b)?"
-    r"(?:\s?(?:to|-|–|banding|lawan)\s?\d+(?:[.,]\d+)*\b)?",  # a score or a vote: "8 to 5"
+    r"(?:\s?(?:to|-|–|banding|lawan)\s?\d+(?:[.,]\d+)*\b)?"  # a score or a vote: "8 to 5"
+    r"(?![^\W\d_])",  # digits inside a code are no amount: "terminal 1A", "G20"
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
@@ -323,11 +330,25 @@ def known_words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
+# "Riky Saputra (31)", "TAS (22), mahasiswa …": Indonesian news gives a person's age in
+# brackets after the name; it answers "how old", not "how many witnesses".
+_AGE = re.compile(r".*[A-Z][\w.'-]*\s?\(\d{1,3}\)")
+# A number after these names a thing, it counts nothing: "lantai empat" (the fourth floor).
+_LABEL_BEFORE = re.compile(
+    r"\b(lantai|kelas|babak|ronde|pasal|ayat|jilid|tingkat|floor|grade|round|article)\s+$",
+    re.IGNORECASE,
+)
+_ASKS_AGE = re.compile(r"\b(how old|age|aged|usia|umur|berumur|berusia)\b", re.IGNORECASE)
+
+
 def candidates(kind: str, text: str, question: str) -> list[tuple[int, int]]:
     """Spans of `text` of the asked kind that say something the question does not."""
     asked = {w.lower() for w in _WORD.findall(question)}
     if kind == "number":
         found = list(_amounts(text, focus_word(question)))
+        if not _ASKS_AGE.search(question):
+            found = [(a, b) for a, b in found if not _AGE.fullmatch(text[max(0, a - 40) : b + 1])]
+        found = [(a, b) for a, b in found if not _LABEL_BEFORE.search(text[max(0, a - 20) : a])]
     elif kind == "time":
         found = list(_times(text))
     else:

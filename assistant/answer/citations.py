@@ -24,10 +24,11 @@ MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _LEADING = re.compile(r"(?:\s*\[[\d,;\s]+\])+")
 _OPEN_LIMIT = 16  # an unclosed "[" longer than this is prose, not a marker being streamed
 # Words after which a full stop does not end a sentence (titles, initials, common Indonesian
-# abbreviations); compared lower-case.
+# abbreviations); compared lower-case. "Dr. Eng. Ir." before a name split the sentence naming
+# Diponegoro University's sensor team leader in two, the name quoted alone.
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms prof st no jl jln ir h hj drs dra kh dkk dll dsb tsb sdr bpk ny tn vs etc "  # noqa: SIM905
-    "inc ltd co corp gen lt col sgt rep sen gov jr sr a.m p.m u.s u.k".split()
+    "dr mr mrs ms prof st no jl jln ir h hj drs dra drg eng kh dkk dll dsb tsb sdr bpk ny tn kab "  # noqa: SIM905
+    "kec kel prov vs etc inc ltd co corp gen lt col sgt rep sen gov jr sr a.m p.m u.s u.k".split()
 )
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+|$)")
 _WORDS = Tokenizer()

@@ -48,6 +48,13 @@ def test_sentences_are_exact_slices_and_abbreviations_do_not_split() -> None:
         "Jl. Sudirman was closed; H. Rahman drove by…",
         "The end",
     ]
+    team = (
+        "Sensor itu dibuat tim yang diketuai Dr. Eng. Ir. Bimastyaji Surya Ramadan. Kab. Semarang"
+    )
+    assert [team[a:b] for a, b in sentence_spans(team)] == [
+        "Sensor itu dibuat tim yang diketuai Dr. Eng. Ir. Bimastyaji Surya Ramadan.",
+        "Kab. Semarang",
+    ]
 
 
 def test_paragraphs_of_a_hit_are_numbered_from_its_range() -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from assistant.answer.asked import candidates, mentions
+from assistant.answer.asked import candidates, expected_kind, mentions
 from assistant.answer.short import FEATURES, default_model_path, gate, model
 
 PEKALONGAN = (
@@ -37,6 +37,47 @@ def test_amounts_keep_their_unit_and_leave_dates_alone() -> None:
     ]
     assert "8 to 5" in spans("number", MILLBROOK, "By how many votes did the council pass it?")
     assert "Rp 6,8 miliar" in spans("number", "Biayanya Rp 6,8 miliar pada 2025.", "Berapa biaya?")
+    assert spans("number", "Harganya Rp500 ribu.", "Berapa harganya?") == ["Rp500 ribu"]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many Shiite civilians were injured when the bridge collapsed?", "number"),
+        ("Which province had the highest inflation in the month when rice prices rose?", "name"),
+        ("When did the council meet?", "time"),
+        ("Tahun berapa dia lahir?", "time"),
+        ("Dia lahir tahun berapa?", "time"),
+        ("Berapa tahun dia dipenjara?", "number"),
+        ("Siapakah yang menang?", "name"),
+        ("Mengapa jembatan itu ambruk?", None),
+    ],
+)
+def test_the_first_question_word_says_what_is_asked(question: str, kind: str | None) -> None:
+    assert expected_kind(question) == kind
+
+
+def test_a_number_naming_a_floor_or_a_round_counts_nothing() -> None:
+    fall = "Mahasiswa itu jatuh dari lantai empat gedung FISIP."
+    assert spans("number", fall, "How many witnesses did the police question?") == []
+
+
+def test_an_age_after_a_name_answers_only_how_old() -> None:
+    arrest = "Polisi menangkap Riky Saputra (31) dan memeriksa 19 saksi."
+    assert spans("number", arrest, "Berapa saksi yang diperiksa polisi?") == ["19 saksi"]
+    assert "31" in spans("number", arrest, "Berapa usia Riky Saputra?")
+
+
+def test_digits_inside_a_code_are_no_amount() -> None:
+    # "How much marijuana …?" led with "… di terminal 1A Bandara Soekarno-Hatta …", whose "1"
+    # counted as an amount, over "… membawa ganja seberat 1,4 gram …".
+    airport = "Iwa K membawa ganja di terminal 1A Bandara Soekarno-Hatta saat KTT G20."
+    assert spans("number", airport, "How much marijuana was Iwa K carrying?") == []
+    weight = "Ia terbukti membawa ganja seberat 1,4 gram."
+    assert spans("number", weight, "How much marijuana was Iwa K carrying?") == ["1,4 gram"]
+    # A unit written onto the number is no code.
+    laser = "The laser bridges can link offices up to 4km apart."
+    assert spans("number", laser, "Sampai jarak berapa jauh jembatan laser itu?") == ["4km"]
 
 
 def test_dates_are_joined_with_their_weekday() -> None:
