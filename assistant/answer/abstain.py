@@ -89,7 +89,7 @@ class Abstention:
             weights=tuple(data["weights"]),
             bias=float(data["bias"]),
             threshold=float(data["threshold"]),
-            follow_up=FollowCuts(**data.get("follow_up", asdict(UNCALIBRATED))),
+            follow_up=FollowCuts(**data["follow_up"]) if "follow_up" in data else UNCALIBRATED,
             calibration=dict(data.get("calibration") or {}),
         )
 

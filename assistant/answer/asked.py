@@ -204,6 +204,11 @@ _AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
+# A number after these names a thing, it counts nothing: "lantai empat" (the fourth floor).
+_LABEL_BEFORE = re.compile(
+    r"\b(lantai|kelas|babak|ronde|pasal|ayat|jilid|tingkat|floor|grade|round|article)\s+$",
+    re.IGNORECASE,
+)
 # Words after an amount that belong to it: units, and "orang"/"people"-like counters.
 _UNITS = frozenset(
     "ton kg kilogram gram liter meter km kilometer mil mile miles hektare hektar hectares acres "  # noqa: SIM905
@@ -251,11 +256,13 @@ PERCENT_WORDS = re.compile(r"\b(percent|percentage|per cent|persen|persentase)\b
 
 def _amounts(text: str, focus: str | None) -> Iterator[tuple[int, int]]:
     """Amounts, with their unit ("24 sensor", "7,40 dolar AS per kilogram"); not the parts of
-    dates, nor bare years."""
+    dates, nor bare years, nor a number naming a thing (`_LABEL_BEFORE`)."""
     dates = [span for span in _times(text) if any(c.isdigit() for c in text[span[0] : span[1]])]
     for match in _AMOUNT.finditer(text):
         start, end = match.span()
         if any(a < end and start < b for a, b in dates) or _YEAR.fullmatch(match.group()):
+            continue
+        if _LABEL_BEFORE.search(text[max(0, start - 20) : start]):
             continue
         after = re.match(r"\s+([^\W\d_]+)", text[end:])
         if after and (after.group(1).lower() in _UNITS or mentions(after.group(1), focus)):
@@ -333,11 +340,6 @@ def known_words(text: str) -> set[str]:
 # "Riky Saputra (31)", "TAS (22), mahasiswa …": Indonesian news gives a person's age in
 # brackets after the name; it answers "how old", not "how many witnesses".
 _AGE = re.compile(r".*[A-Z][\w.'-]*\s?\(\d{1,3}\)")
-# A number after these names a thing, it counts nothing: "lantai empat" (the fourth floor).
-_LABEL_BEFORE = re.compile(
-    r"\b(lantai|kelas|babak|ronde|pasal|ayat|jilid|tingkat|floor|grade|round|article)\s+$",
-    re.IGNORECASE,
-)
 _ASKS_AGE = re.compile(r"\b(how old|age|aged|usia|umur|berumur|berusia)\b", re.IGNORECASE)
 
 
@@ -348,7 +350,6 @@ def candidates(kind: str, text: str, question: str) -> list[tuple[int, int]]:
         found = list(_amounts(text, focus_word(question)))
         if not _ASKS_AGE.search(question):
             found = [(a, b) for a, b in found if not _AGE.fullmatch(text[max(0, a - 40) : b + 1])]
-        found = [(a, b) for a, b in found if not _LABEL_BEFORE.search(text[max(0, a - 20) : a])]
     elif kind == "time":
         found = list(_times(text))
     else:
