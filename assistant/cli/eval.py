@@ -35,7 +35,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         config = replace(config, per_article=args.per_article)
     if args.fusion is not None:
         config = replace(config, fusion=replace(config.fusion, method=args.fusion))
-    report = evaluate(Searcher.from_settings(settings, config), questions, modes, args.k)
+    details: list[dict[str, Any]] | None = [] if args.details else None
+    searcher = Searcher.from_settings(settings, config)
+    report = evaluate(searcher, questions, modes, args.k, details=details)
+    if args.details:
+        lines = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in details or [])
+        Path(args.details).write_text(lines, "utf-8")
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -66,5 +71,11 @@ def register(sub: Any) -> None:
         choices=FUSIONS,
         help="how hybrid mode combines dense and BM25 (default learned; weighted and rrf are the "
         "fusions it replaced, kept for comparison)",
+    )
+    parser.add_argument(
+        "--details",
+        metavar="FILE",
+        help="also write each question's outcome per mode here (JSON lines: the ranks of its "
+        "article, its paragraph and of any hit holding a gold answer, and the hits' articles)",
     )
     parser.set_defaults(func=cmd_eval)

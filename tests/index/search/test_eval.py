@@ -54,8 +54,10 @@ def test_judge_finds_article_and_paragraph_ranks() -> None:
     outcome = judge(q, hits, article_lang="id")
     assert (outcome.article_rank, outcome.paragraph_rank) == (2, 3)
     assert outcome.distinct_articles == 3 and not outcome.cross_lingual
+    # Any article's hit holding the answer is recorded apart, for --details.
+    assert outcome.answer_rank == 1 and outcome.articles == ("other", "gold", "gold", "x")
     missed = judge(question("2", "absent", "x"), hits, article_lang=None)
-    assert (missed.article_rank, missed.paragraph_rank) == (None, None)
+    assert (missed.article_rank, missed.paragraph_rank, missed.answer_rank) == (None, None, None)
 
 
 def test_judge_reads_facqa_tokenised_answers() -> None:
@@ -172,9 +174,16 @@ def test_kabar_eval_command(
     qa.write_text("\n".join(json.dumps(r) for r in rows) + "\n", "utf-8")
     monkeypatch.setenv("KABAR_MODEL_CACHE", str(model_cache()))
     args = ["eval", str(qa), "--store", str(settings.store), "--mode", "bm25", "--k", "5"]
-    assert main([*args, "--json", "--per-article", "1"]) == 0
+    details = tmp_path / "details.jsonl"
+    assert main([*args, "--json", "--per-article", "1", "--details", str(details)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert list(report["modes"]) == ["bm25"] and report["per_article"] == 1
+    # One line per question, whose ranks give back the summary's figures.
+    lines = [json.loads(line) for line in details.read_text("utf-8").splitlines()]
+    assert [(d["mode"], d["article_id"]) for d in lines] == [("bm25", "cabai"), ("bm25", "rate")]
+    found = sum(1 for d in lines if d["paragraph_rank"] and d["paragraph_rank"] <= 5) / 2
+    assert report["modes"]["bm25"]["all"]["paragraph"]["R@5"] == found
+    assert all(len(d["articles"]) <= 5 for d in lines)
     assert "vector_exactness" not in report  # BM25 alone embeds no question
     assert report["modes"]["bm25"]["all"]["n"] == 2
     assert main([*args, "--k", "3"]) == 2  # Recall@5 needs k >= 5: a clear error, not a crash
