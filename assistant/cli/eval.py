@@ -35,7 +35,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         config = replace(config, per_article=args.per_article)
     if args.fusion is not None:
         config = replace(config, fusion=replace(config.fusion, method=args.fusion))
-    details: list[dict[str, Any]] | None = [] if args.details else None
+    details: list[dict[str, Any]] | None = None
+    if args.details:  # an unwritable path fails now, not after minutes of searching
+        Path(args.details).write_text("", "utf-8")
+        details = []
     searcher = Searcher.from_settings(settings, config)
     report = evaluate(searcher, questions, modes, args.k, details=details)
     if args.details:

@@ -184,6 +184,10 @@ def test_kabar_eval_command(
     found = sum(1 for d in lines if d["paragraph_rank"] and d["paragraph_rank"] <= 5) / 2
     assert report["modes"]["bm25"]["all"]["paragraph"]["R@5"] == found
     assert all(len(d["articles"]) <= 5 for d in lines)
+    # A details file that cannot be written is refused by name.
+    unwritable = tmp_path / "absent" / "details.jsonl"
+    assert main([*args, "--details", str(unwritable)]) == 2
+    assert str(unwritable) in capsys.readouterr().err
     assert "vector_exactness" not in report  # BM25 alone embeds no question
     assert report["modes"]["bm25"]["all"]["n"] == 2
     assert main([*args, "--k", "3"]) == 2  # Recall@5 needs k >= 5: a clear error, not a crash
