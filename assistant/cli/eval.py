@@ -41,8 +41,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         details = []
     searcher = Searcher.from_settings(settings, config)
     report = evaluate(searcher, questions, modes, args.k, details=details)
-    if args.details:
-        lines = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in details or [])
+    if details is not None:
+        lines = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in details)
         Path(args.details).write_text(lines, "utf-8")
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
