@@ -57,6 +57,17 @@ from index.search.searcher import Searcher
 # 3 of 311, English FacQA none, and the held-out halves gained 0 and 1; as an abstention
 # feature it moved one or two held-out questions. Not shipped for that: 14 MB of weights, a
 # second model to export and 0.3 s more per answer.
+# Terms from the model already loaded lost too, on the dev mean of bench/tune_sentences.py
+# (0.7036 now) and on the even cross-lingual halves no choice used (0.60 / 0.60 now): token
+# alignment, each question token's best cosine among the sentence's tokens (the last layer: dev
+# mean at most 0.6992; layers 4, 6 and 8, measured on the English and cross-lingual sets only:
+# English over Indonesian 0.587 -> 0.507-0.587, English FacQA at most equal); the
+# cosine with the candidates' shared topic projected out (per article or over all: dev mean
+# 0.6908-0.6998); the sentence's cosine to its headline, subtracted (dev mean 0.697-0.7036; the
+# even halves gained 2 and 1 of 75 and 50 only at a weight where the dev mean fell to 0.699);
+# the hit's ranking score beside its rank (dev mean 0.7016-0.7056, within a question or two);
+# the cosine to the question glossed word by word into the sentence's language with the word
+# list (English over Indonesian 0.587 at best, the even half 0.60 -> 0.547 at weight 0.25).
 WEIGHTS = {
     "cosine": 1.0,
     "passage": 0.78,
