@@ -43,6 +43,7 @@ from assistant.answer.abstain import (  # noqa: E402
     default_path,
     fit,
     highest_cut,
+    ruled_out,
 )
 from assistant.answer.conversation import (  # noqa: E402
     FollowCuts,
@@ -109,7 +110,7 @@ def features(assistant: Assistant, rows: Sequence[dict[str, Any]]) -> Found:
         question = row["question"]
         if question not in CACHE:
             evidence = assistant.evidence(Standalone(question))
-            CACHE[question] = evidence.features() if evidence.best else None
+            CACHE[question] = None if ruled_out(evidence) else evidence.features()
             if CACHE_PATH and len(CACHE) % 50 == 0:
                 CACHE_PATH[0].write_text(json.dumps(CACHE), "utf-8")
         found.append(CACHE[question])
@@ -125,7 +126,7 @@ def in_previous(assistant: Assistant, rows: Sequence[dict[str, Any]]) -> Found:
         if key not in CACHE:
             history = [(q, "") for q in row["history"]]
             evidence = assistant.evidence_in_previous(row["question"], history)
-            CACHE[key] = evidence.features() if evidence and evidence.best else None
+            CACHE[key] = None if evidence is None or ruled_out(evidence) else evidence.features()
         found.append(CACHE[key])
     return found
 

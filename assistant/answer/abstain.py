@@ -4,7 +4,9 @@ The evidence for a question (see `Evidence.features`) is turned into the probabi
 question is answerable by a small logistic model, and Kabar abstains below a threshold. Both
 are fitted by `bench/abstention.py --calibrate` on labelled questions (answerable: FacQA train
 and valid; unanswerable: questions we wrote about events in no indexed article) and stored in
-`assistant/answer/data/abstention.json` together with how they were obtained.
+`assistant/answer/data/abstention.json` together with how they were obtained. Two kinds of
+evidence are declined before the model is asked (`ruled_out`): no sentence qualified, or the
+question asks about a year after the newest indexed article that no passage names.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ FEATURES = (
 UNCALIBRATED = FollowCuts(cued=1.0, plain=1.0)
 
 
+def ruled_out(evidence: Evidence) -> bool:
+    """Abstained on whatever the model says: no sentence qualified, or the question asks about
+    a year after the indexed news (`Evidence.after_news`)."""
+    return evidence.best is None or evidence.after_news is not None
+
+
 def default_path() -> Path:
     return Path(str(resources.files("assistant.answer").joinpath("data", "abstention.json")))
 
@@ -73,11 +81,11 @@ class Abstention:
         return 1.0 / (1.0 + math.exp(-z))
 
     def answerable(self, evidence: Evidence) -> float:
-        """P(the evidence answers its question); 0 when no sentence qualified at all."""
-        return 0.0 if evidence.best is None else self.probability(evidence.features())
+        """P(the evidence answers its question); 0 when it is `ruled_out`."""
+        return 0.0 if ruled_out(evidence) else self.probability(evidence.features())
 
     def abstains(self, evidence: Evidence) -> bool:
-        return evidence.best is None or self.probability(evidence.features()) < self.threshold
+        return ruled_out(evidence) or self.probability(evidence.features()) < self.threshold
 
     @classmethod
     def load(cls, path: Path | None = None) -> Abstention:

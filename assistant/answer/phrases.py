@@ -35,6 +35,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "lang_en": "English",
         "abstain": "The indexed news does not answer this question.",
         "closest": "The closest articles are:",
+        "after_news": "None of it mentions {year}, and its newest article is from {newest}.",
         "nothing": "Nothing in the indexed news is close to this question.",
         "unsupported": "(This answer cites none of the retrieved paragraphs, so it is not backed "
         "by the indexed news.)",
@@ -47,6 +48,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "lang_en": "Inggris",
         "abstain": "Berita yang terindeks tidak menjawab pertanyaan ini.",
         "closest": "Artikel yang paling dekat:",
+        "after_news": "Tidak ada yang menyebut tahun {year}, dan artikel terbarunya dari tahun "
+        "{newest}.",
         "nothing": "Tidak ada berita terindeks yang dekat dengan pertanyaan ini.",
         "unsupported": "(Jawaban ini tidak mengutip satu pun paragraf yang ditemukan, jadi tidak "
         "didukung oleh berita yang terindeks.)",

@@ -30,7 +30,7 @@ from assistant.answer.conversation import (
     standalone,
     turns,
 )
-from assistant.answer.evidence import Evidence, EvidenceScorer
+from assistant.answer.evidence import AfterNews, Evidence, EvidenceScorer
 from assistant.answer.phrases import phrase, question_lang
 from assistant.records import Answer, Citation
 from assistant.settings import Settings
@@ -53,12 +53,22 @@ def _describe(citation: Citation) -> str:
     return f"{name} ({where})" if where else name
 
 
-def abstention_text(lang: str, closest: tuple[Citation, ...]) -> str:
-    """Saying that the news does not answer, and naming the closest articles, in `lang`."""
-    if not closest:
+def abstention_text(
+    lang: str, closest: tuple[Citation, ...], after: AfterNews | None = None
+) -> str:
+    """Saying that the news does not answer (and why, when it asks about a year after the
+    news), and naming the closest articles, in `lang`."""
+    if after is not None:
+        why = phrase(lang, "after_news", year=str(after.year), newest=str(after.newest))
+        opening = f"{phrase(lang, 'abstain')} {why}"
+    elif closest:
+        opening = phrase(lang, "abstain")
+    else:
         return phrase(lang, "nothing")
+    if not closest:
+        return opening
     names = "; ".join(_describe(c) for c in closest)
-    return f"{phrase(lang, 'abstain')} {phrase(lang, 'closest')} {names}."
+    return f"{opening} {phrase(lang, 'closest')} {names}."
 
 
 # Content words of a question that abstains by rule when it has no subject (`subjectless`).
@@ -141,7 +151,7 @@ class Assistant:
         searched, evidence = self.resolve(question, pairs, filters)
         if subjectless(question, pairs) or self.abstention.abstains(evidence):
             closest = tuple(related(evidence))
-            text = abstention_text(lang, closest)
+            text = abstention_text(lang, closest, evidence.after_news)
             yield text
             yield Answer(text, lang, True, (), searched.question, related=closest)
             return

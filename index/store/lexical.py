@@ -189,6 +189,11 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def newest_year(self) -> int | None:
+        """The year of the newest dated chunk; None when no chunk has a date."""
+        newest = int(self.day.max()) if len(self.day) else 0
+        return newest // 10000 or None
+
     @cached_property
     def layout(self) -> str:
         """A hash of the rows in position order: what a vector file must match to be aligned."""

@@ -11,8 +11,10 @@ import pytest
 
 from assistant.answer.abstain import FEATURES, Abstention, default_path, fit
 from assistant.answer.conversation import Standalone, follows
+from assistant.answer.evidence import AfterNews, after_news
 from assistant.answer.pipeline import Assistant
 from assistant.settings import Settings
+from index.records import Hit
 from index.search.searcher import Searcher
 from index.settings import StoreSettings
 from tests.fixtures.paths import REPO
@@ -117,3 +119,44 @@ def test_sentences_count_the_question_s_words_translated(assistant: Assistant) -
     farmers = [s for s in evidence.sentences if "318 petani" in s.text]
     assert farmers and farmers[0].coverage > 0
     assert evidence.sentences[0] == farmers[0]
+
+
+def passage(text: str, title: str = "Banjir Pekalongan") -> Hit:
+    return Hit(
+        article_id="a", title=title, url=None, published="2025-10-01", source=None, lang="id",
+        paragraphs=(1, 1), chunk_id="a::0", text=text, score=1.0,
+    )  # fmt: skip
+
+
+def test_a_year_after_the_news_that_no_passage_names() -> None:
+    hits = [passage("Target pemasangan 24 sensor pada 2030."), passage("Banjir 2025.", "2027")]
+    assert after_news("Berapa sensor dipasang pada 2031?", hits, 2025) == AfterNews(2031, 2025)
+    assert after_news("Berapa sensor dipasang pada 2030?", hits, 2025) is None  # a target
+    assert after_news("Who won the 2027 vote?", hits, 2025) is None  # a title names it
+    assert after_news("Who won the 2024-25 season?", hits, 2025) is None  # not after the news
+    assert after_news("Who won in the 2030-31 season?", [], 2025) == AfterNews(2030, 2025)
+    assert after_news("What did 120300 people do?", [], 2025) is None  # no year inside a number
+    assert after_news("Who won in 2031?", [], None) is None  # nothing dated: no judgement
+
+
+def test_a_year_after_the_news_is_declined_saying_why(assistant: Assistant) -> None:
+    # The samples' newest story is from 2026 and none names 2031. Without the rule the model
+    # judges such a question by the Pekalongan story it finds, as it would its 2026 twin.
+    for question, lang, why in (
+        (
+            "How many water-level sensors will Pekalongan install in 2031?",
+            "en",
+            "None of it mentions 2031, and its newest article is from 2026.",
+        ),
+        (
+            "Berapa sensor peringatan dini banjir yang dipasang Pekalongan pada 2031?",
+            "id",
+            "Tidak ada yang menyebut tahun 2031, dan artikel terbarunya dari tahun 2026.",
+        ),
+    ):
+        answer = assistant.ask(question)
+        assert answer.abstained and answer.lang == lang and why in answer.text, answer.text
+        assert answer.related and answer.related[0].title in answer.text
+    # A later year a story names is no reason: Panen Pintar aims to break even by 2027.
+    named = assistant.evidence(Standalone("Will Panen Pintar break even by the end of 2027?"))
+    assert named.after_news is None and named.best is not None

@@ -330,6 +330,15 @@ def test_damaged_vector_copy_is_made_again(
     assert isinstance(again.vectors, np.memmap)  # read from the file written on repair
 
 
+def test_newest_year_is_that_of_the_newest_dated_chunk() -> None:
+    later = ChunkRow("b::0", "hb", "b", "id", "S", 20261231)
+    dated = [*rows(3), later, ChunkRow("c::0", "hc", "c", "id", "S", 0)]
+    assert LexicalIndex(dated, [["x"]] * 5, Tokenizer()).newest_year() == 2026
+    undated = [ChunkRow(f"u{i}::0", f"h{i}", f"u{i}", "id", "S", 0) for i in range(2)]
+    assert LexicalIndex(undated, [["x"]] * 2, Tokenizer()).newest_year() is None
+    assert LexicalIndex([], [], Tokenizer()).newest_year() is None
+
+
 def test_exact_nearest_over_a_mask() -> None:
     import numpy as np
 
